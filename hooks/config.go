@@ -1,0 +1,101 @@
+package hooks
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version of the service, reported by /api/songcommons/status.
+const Version = "0.1.0"
+
+// Config is what an operator sets from the environment.
+type Config struct {
+	// GitHub OAuth2 (sign-in is off when the client id or secret is empty).
+	GitHubClientID     string
+	GitHubClientSecret string
+	// Optional endpoint overrides (GitHub Enterprise, or a local fake in tests).
+	GitHubAuthURL     string
+	GitHubTokenURL    string
+	GitHubUserInfoURL string
+
+	// PublicRead: contributed rows are readable by everyone (default) or
+	// only by signed-in users.
+	PublicRead bool
+
+	// LogRetention is how long request logs are kept; 0 = no request logs.
+	LogRetention time.Duration
+	// IPMode is how client IPs are logged: "truncated" (default), "full", "none".
+	IPMode string
+
+	// PolicyVersion is the current privacy policy version.
+	PolicyVersion int
+}
+
+// SignInEnabled reports whether GitHub sign-in is configured.
+func (c Config) SignInEnabled() bool {
+	return c.GitHubClientID != "" && c.GitHubClientSecret != ""
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1}
+}
+
+// ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
+func ConfigFromEnv() (Config, error) {
+	return configFrom(os.Getenv)
+}
+
+func configFrom(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	c.GitHubClientID = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_ID"))
+	c.GitHubClientSecret = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_SECRET"))
+	c.GitHubAuthURL = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_AUTH_URL"))
+	c.GitHubTokenURL = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_TOKEN_URL"))
+	c.GitHubUserInfoURL = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_USERINFO_URL"))
+
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_PUBLIC_READ")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("SONGCOMMONS_PUBLIC_READ=%q: use true or false", v)
+		}
+		c.PublicRead = b
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_LOG_RETENTION")); v != "" {
+		d, err := ParseRetention(v)
+		if err != nil {
+			return c, fmt.Errorf("SONGCOMMONS_LOG_RETENTION: %w", err)
+		}
+		c.LogRetention = d
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_LOG_IP")); v != "" {
+		switch v {
+		case "full", "truncated", "none":
+			c.IPMode = v
+		default:
+			return c, fmt.Errorf("SONGCOMMONS_LOG_IP=%q: use truncated, full or none", v)
+		}
+	}
+	return c, nil
+}
+
+// ParseRetention parses a log window: a Go duration of at least 1h, or 0.
+func ParseRetention(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 72h", v)
+	}
+	if d != 0 && d < time.Hour {
+		return 0, fmt.Errorf("%q is shorter than the minimum of 1h (use 0 for no request logs)", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", v)
+	}
+	return d, nil
+}

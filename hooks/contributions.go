@@ -1,0 +1,153 @@
+package hooks
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
+
+	"songcommons/songdata"
+)
+
+// SignInMessage is the answer to a contribution without sign-in.
+const SignInMessage = "Sign in with GitHub to contribute: contributions are accepted from signed-in users only (they are stored without any link to your account)."
+
+// MaxRecordBody bounds the body of a single record create/list request.
+const MaxRecordBody = 1 << 20
+
+var scoreFields = []string{"artist", "title", "album", "duration", "mbid", "isrc", "analyzer",
+	"tempo", "key", "scale", "mood_vector", "energy", "other_features"}
+var embeddingFields = []string{"artist", "title", "album", "duration", "mbid", "isrc", "analyzer",
+	"model", "embedding"}
+
+// bindContributions validates and canonicalises every score and embedding
+// row, whatever path it comes by (record API, /api/batch, service routes,
+// import, dashboard), and answers a contribution without sign-in with 401.
+func bindContributions(app core.App) {
+	app.OnRecordValidate("score").BindFunc(func(e *core.RecordEvent) error {
+		s, errs := songdata.CheckScore(recordInput(e.Record, scoreFields), "")
+		if errs != nil {
+			return errs
+		}
+		for k, v := range s.Values() {
+			e.Record.Set(k, v)
+		}
+		return e.Next()
+	})
+	app.OnRecordValidate("embedding").BindFunc(func(e *core.RecordEvent) error {
+		emb, errs := songdata.CheckEmbedding(recordInput(e.Record, embeddingFields), "")
+		if errs != nil {
+			return errs
+		}
+		for k, v := range emb.Values() {
+			e.Record.Set(k, v)
+		}
+		return e.Next()
+	})
+
+	// ids of contributed rows are always chosen by the server (random), so a
+	// client cannot give the rows of one upload a shared pattern
+	app.OnRecordCreateRequest(ContributedCollections...).BindFunc(func(e *core.RecordRequestEvent) error {
+		info, err := e.RequestInfo()
+		if err == nil {
+			if _, ok := info.Body["id"]; ok {
+				return e.BadRequestError("Failed to create record.", validation.Errors{
+					"id": validation.NewError("validation_not_allowed", "id is assigned by the server; leave it out"),
+				})
+			}
+			if _, ok := info.Body["song_key"]; ok {
+				delete(info.Body, "song_key") // computed by the server
+			}
+		}
+		return e.Next()
+	})
+
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
+			Id:       "songcommonsRequireSignIn",
+			Priority: apis.DefaultLoadAuthTokenMiddlewarePriority + 1,
+			Func:     requireSignInToContribute,
+		})
+		return se.Next()
+	})
+	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
+		if e.Auth == nil {
+			for _, r := range e.Batch {
+				if m := strings.ToUpper(r.Method); m == http.MethodPost || m == http.MethodPut {
+					if c := recordsPathCollection(r.URL); c != "" && isContributed(e.App, c) {
+						return router.NewUnauthorizedError(SignInMessage, nil)
+					}
+				}
+			}
+		}
+		return e.Next()
+	})
+}
+
+// requireSignInToContribute answers 401 (not PocketBase's 400 "Failed to
+// create record.") when a guest tries to create a contributed row, and
+// bounds the body of record requests on contributed collections.
+func requireSignInToContribute(e *core.RequestEvent) error {
+	c := recordsPathCollection(e.Request.URL.Path)
+	if c == "" || !isContributed(e.App, c) {
+		return e.Next()
+	}
+	if e.Request.Method == http.MethodPost && e.Auth == nil {
+		return e.UnauthorizedError(SignInMessage, nil)
+	}
+	if e.Request.ContentLength > MaxRecordBody {
+		return e.Error(http.StatusRequestEntityTooLarge, "The request body is too large: at most 1 MiB per record.", nil)
+	}
+	e.Request.Body = http.MaxBytesReader(e.Response, e.Request.Body, MaxRecordBody)
+	return e.Next()
+}
+
+// recordsPathCollection returns the collection of
+// "/api/collections/{collection}/records[...]", or "".
+func recordsPathCollection(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	rest, ok := strings.CutPrefix(p, "/api/collections/")
+	if !ok {
+		return ""
+	}
+	name, tail, _ := strings.Cut(rest, "/")
+	if tail != "records" && !strings.HasPrefix(tail, "records/") {
+		return ""
+	}
+	return name
+}
+
+func isContributed(app core.App, nameOrID string) bool {
+	if slices.Contains(ContributedCollections, nameOrID) {
+		return true
+	}
+	c, err := app.FindCachedCollectionByNameOrId(nameOrID)
+	return err == nil && slices.Contains(ContributedCollections, c.Name)
+}
+
+// recordInput gives the validator the record's values of the named fields.
+func recordInput(r *core.Record, fields []string) map[string]any {
+	in := make(map[string]any, len(fields))
+	for _, f := range fields {
+		v := r.Get(f)
+		switch x := v.(type) {
+		case string:
+			if x == "" {
+				continue // unset text field
+			}
+		case float64:
+			if x == 0 {
+				continue // unset number field (PocketBase stores 0)
+			}
+		}
+		in[f] = v
+	}
+	return in
+}

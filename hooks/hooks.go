@@ -1,0 +1,22 @@
+// Package hooks binds songcommons to a PocketBase app: settings from the
+// environment, validation of contributed rows, privacy hooks, service routes
+// and the static web UI. Each concern lives in its own file.
+package hooks
+
+import (
+	"io/fs"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Register binds every songcommons hook and route to app. publicFS holds
+// the web UI (pb_public); it may be nil.
+func Register(app core.App, cfg Config, publicFS fs.FS) {
+	bindSettings(app, cfg)
+	bindOAuth(app)
+	bindContributions(app)
+	bindRowids(app)
+	bindLogs(app, cfg)
+	bindStatus(app, cfg)
+	bindStatic(app, publicFS)
+}

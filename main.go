@@ -1,0 +1,45 @@
+// Command songcommons runs the songcommons service: PocketBase with the
+// songcommons collections, hooks, routes and web UI.
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"log"
+	"os"
+	"slices"
+
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/plugins/migratecmd"
+
+	"songcommons/hooks"
+	_ "songcommons/migrations"
+)
+
+//go:embed all:pb_public
+var public embed.FS
+
+// newApp builds the app. Dev mode (which prints every SQL statement with
+// its values) is off unless --dev is given: PocketBase would otherwise turn
+// it on by itself under `go run` and for binaries in the temp folder.
+func newApp(args []string) (*pocketbase.PocketBase, error) {
+	cfg, err := hooks.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: slices.Contains(args[1:], "--dev")})
+	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
+	ui, _ := fs.Sub(public, "pb_public")
+	hooks.Register(app, cfg, ui)
+	return app, nil
+}
+
+func main() {
+	app, err := newApp(os.Args)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := app.Start(); err != nil {
+		log.Fatal(err)
+	}
+}
