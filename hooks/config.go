@@ -32,6 +32,9 @@ type Config struct {
 
 	// PolicyVersion is the current privacy policy version.
 	PolicyVersion int
+
+	// Quiet keeps start-up notices off the console (tests).
+	Quiet bool
 }
 
 // SignInEnabled reports whether GitHub sign-in is configured.

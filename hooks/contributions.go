@@ -28,7 +28,7 @@ var embeddingFields = []string{"artist", "title", "album", "duration", "mbid", "
 // bindContributions validates and canonicalises every score and embedding
 // row, whatever path it comes by (record API, /api/batch, service routes,
 // import, dashboard), and answers a contribution without sign-in with 401.
-func bindContributions(app core.App) {
+func bindContributions(app core.App, cfg Config) {
 	app.OnRecordValidate("score").BindFunc(func(e *core.RecordEvent) error {
 		s, errs := songdata.CheckScore(recordInput(e.Record, scoreFields), "")
 		if errs != nil {
@@ -71,7 +71,7 @@ func bindContributions(app core.App) {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsRequireSignIn",
 			Priority: apis.DefaultLoadAuthTokenMiddlewarePriority + 1,
-			Func:     requireSignInToContribute,
+			Func:     func(e *core.RequestEvent) error { return guardContributed(e, cfg) },
 		})
 		return se.Next()
 	})
@@ -89,16 +89,28 @@ func bindContributions(app core.App) {
 	})
 }
 
-// requireSignInToContribute answers 401 (not PocketBase's 400 "Failed to
-// create record.") when a guest tries to create a contributed row, and
-// bounds the body of record requests on contributed collections.
-func requireSignInToContribute(e *core.RequestEvent) error {
+// ReadSignInMessage is the answer to a guest read when reads are limited to
+// signed-in users.
+const ReadSignInMessage = "This server makes the dataset readable by signed-in users only: sign in with GitHub to read it."
+
+// guardContributed answers 401 (not PocketBase's 400 "Failed to create
+// record.") when a guest tries to create a contributed row, or to read them
+// when reads are limited to signed-in users, and bounds the body of record
+// requests on contributed collections.
+func guardContributed(e *core.RequestEvent, cfg Config) error {
 	c := recordsPathCollection(e.Request.URL.Path)
 	if c == "" || !isContributed(e.App, c) {
 		return e.Next()
 	}
-	if e.Request.Method == http.MethodPost && e.Auth == nil {
-		return e.UnauthorizedError(SignInMessage, nil)
+	if e.Auth == nil {
+		switch e.Request.Method {
+		case http.MethodPost, http.MethodPut:
+			return e.UnauthorizedError(SignInMessage, nil)
+		case http.MethodGet, http.MethodHead:
+			if !cfg.PublicRead {
+				return e.UnauthorizedError(ReadSignInMessage, nil)
+			}
+		}
 	}
 	if e.Request.ContentLength > MaxRecordBody {
 		return e.Error(http.StatusRequestEntityTooLarge, "The request body is too large: at most 1 MiB per record.", nil)

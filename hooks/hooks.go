@@ -14,7 +14,7 @@ import (
 func Register(app core.App, cfg Config, publicFS fs.FS) {
 	bindSettings(app, cfg)
 	bindOAuth(app)
-	bindContributions(app)
+	bindContributions(app, cfg)
 	bindRowids(app)
 	bindLogs(app, cfg)
 	bindStatus(app, cfg)

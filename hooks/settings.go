@@ -53,10 +53,10 @@ func ApplyConfig(app core.App, cfg Config) error {
 		}
 	}
 	if cfg.SignInEnabled() {
-		log.Printf("songcommons: GitHub sign-in is on (client id %s)", cfg.GitHubClientID)
+		say(cfg, "songcommons: GitHub sign-in is on (client id %s)", cfg.GitHubClientID)
 		app.Logger().Info("songcommons: GitHub sign-in is on")
 	} else {
-		log.Printf("songcommons: GitHub sign-in is OFF: set SONGCOMMONS_GITHUB_CLIENT_ID and SONGCOMMONS_GITHUB_CLIENT_SECRET to let contributors sign in; until then nobody but superusers can contribute")
+		say(cfg, "songcommons: GitHub sign-in is OFF: set SONGCOMMONS_GITHUB_CLIENT_ID and SONGCOMMONS_GITHUB_CLIENT_SECRET to let contributors sign in; until then nobody but superusers can contribute")
 		app.Logger().Warn("songcommons: GitHub sign-in is off (SONGCOMMONS_GITHUB_CLIENT_ID / SONGCOMMONS_GITHUB_CLIENT_SECRET unset); contributions are closed")
 	}
 
@@ -93,4 +93,11 @@ func sameProviders(a, b []core.OAuth2ProviderConfig) bool {
 		}
 	}
 	return true
+}
+
+// say prints a start-up notice on the console.
+func say(cfg Config, format string, args ...any) {
+	if !cfg.Quiet {
+		log.Printf(format, args...)
+	}
 }
