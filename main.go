@@ -6,8 +6,6 @@ import (
 	"embed"
 	"io/fs"
 	"log"
-	"os"
-	"slices"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
@@ -22,12 +20,12 @@ var public embed.FS
 // newApp builds the app. Dev mode (which prints every SQL statement with
 // its values) is off unless --dev is given: PocketBase would otherwise turn
 // it on by itself under `go run` and for binaries in the temp folder.
-func newApp(args []string) (*pocketbase.PocketBase, error) {
+func newApp() (*pocketbase.PocketBase, error) {
 	cfg, err := hooks.ConfigFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: slices.Contains(args[1:], "--dev")})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)
@@ -35,7 +33,7 @@ func newApp(args []string) (*pocketbase.PocketBase, error) {
 }
 
 func main() {
-	app, err := newApp(os.Args)
+	app, err := newApp()
 	if err != nil {
 		log.Fatal(err)
 	}
