@@ -168,7 +168,8 @@ func TestAudioMuseSync(t *testing.T) {
 			t.Fatalf("%s: embedding is %T of %d", s.title, e["embedding"], len(vec))
 		}
 		for j, v := range vec {
-			if v.(float64) != s.embedding[j] {
+			// vectors are float32: the client reads them back with astype(np.float32)
+			if float32(v.(float64)) != float32(s.embedding[j]) {
 				t.Fatalf("%s: embedding[%d]=%v want %v", s.title, j, v, s.embedding[j])
 			}
 		}

@@ -60,9 +60,8 @@ func bindContributions(app core.App, cfg Config) {
 					"id": validation.NewError("validation_not_allowed", "id is assigned by the server; leave it out"),
 				})
 			}
-			if _, ok := info.Body["song_key"]; ok {
-				delete(info.Body, "song_key") // computed by the server
-			}
+			delete(info.Body, "song_key") // computed by the server
+			delete(info.Body, "vec")
 		}
 		return e.Next()
 	})

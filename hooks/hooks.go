@@ -16,6 +16,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) {
 	bindOAuth(app)
 	bindContributions(app, cfg)
 	bindRowids(app)
+	bindSongs(app)
 	bindLogs(app, cfg)
 	bindStatus(app, cfg)
 	bindStatic(app, publicFS)

@@ -20,7 +20,11 @@ var contributedColumns = map[string][]string{
 	"score": {"album", "analyzer", "artist", "duration", "energy", "id", "isrc", "key", "mbid",
 		"mood_vector", "other_features", "scale", "song_key", "tempo", "title"},
 	"embedding": {"album", "analyzer", "artist", "duration", "embedding", "id", "isrc", "mbid",
-		"model", "song_key", "title"},
+		"model", "song_key", "title", "vec"},
+	// derived: one consensus row per song
+	"songs": {"album", "artist", "contributions", "duration", "embeddings", "energy", "id", "isrc", "key",
+		"key_agreement", "mbid", "mood_vector", "other_features", "outliers", "scale", "song_key", "tempo",
+		"tempo_agreement", "title"},
 }
 
 type tableRow struct {
@@ -108,7 +112,7 @@ func TestNoAttribution(t *testing.T) {
 
 	// which rows belong to whom (the test knows; the database must not)
 	owner := map[string]string{}
-	for _, tbl := range []string{"score", "embedding"} {
+	for _, tbl := range []string{"score", "embedding", "songs"} {
 		var rows []struct {
 			ID     string `db:"id"`
 			Artist string `db:"artist"`
@@ -120,8 +124,8 @@ func TestNoAttribution(t *testing.T) {
 			owner[r.ID] = r.Artist
 		}
 	}
-	if len(owner) != 2*(2+20+20) {
-		t.Fatalf("%d contributed rows, want %d", len(owner), 2*(2+20+20))
+	if want := 2*(2+20+20) + 2*(2+20); len(owner) != want {
+		t.Fatalf("%d contributed and derived rows, want %d", len(owner), want)
 	}
 
 	// everything that identifies an account
@@ -184,7 +188,7 @@ func TestNoAttribution(t *testing.T) {
 
 	// rowid order must not separate the two users' rows, nor follow the
 	// order of one upload
-	for _, tbl := range []string{"score", "embedding"} {
+	for _, tbl := range []string{"score", "embedding", "songs"} {
 		var ids []string
 		if err := app.DB().NewQuery("SELECT id FROM " + tbl + " ORDER BY rowid").Column(&ids); err != nil {
 			t.Fatal(err)

@@ -64,7 +64,7 @@ func ApplyConfig(app core.App, cfg Config) error {
 	if !cfg.PublicRead {
 		read = signedInReadRule
 	}
-	for _, name := range ContributedCollections {
+	for _, name := range append([]string{"songs"}, ContributedCollections...) {
 		c, err := app.FindCollectionByNameOrId(name)
 		if err != nil {
 			return fmt.Errorf("songcommons: %s collection: %w", name, err)

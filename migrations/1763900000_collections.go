@@ -130,6 +130,9 @@ func createEmbedding(app core.App) error {
 	identityFields(c)
 	c.Fields.Add(
 		&core.TextField{Name: "model", Required: true, Max: 64},
+		// the vector as base64 float32, before the JSON so that start-up reads
+		// it without touching the JSON's pages; hidden from the API
+		&core.TextField{Name: "vec", Hidden: true, Max: 8192},
 		&core.JSONField{Name: "embedding", Required: true, MaxSize: 64 << 10},
 	)
 	identityIndexes(c)

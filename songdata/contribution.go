@@ -1,13 +1,17 @@
 package songdata
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
+
+	"songcommons/vectors"
 )
 
 // Identity is what identifies the song of a contribution.
@@ -33,11 +37,12 @@ type Score struct {
 	OtherFeatures string
 }
 
-// Embedding is one validated, canonical vector ("embedding" row).
+// Embedding is one validated, canonical vector ("embedding" row). Vectors
+// are float32, as every model produces them.
 type Embedding struct {
 	Identity
 	Model  string
-	Vector []float64
+	Vector []float32
 }
 
 // Values returns the column values of the score row.
@@ -52,14 +57,44 @@ func (s *Score) Values() map[string]any {
 	return m
 }
 
-// Values returns the column values of the embedding row; the vector is a
-// JSON array.
+// Values returns the column values of the embedding row: the vector as a
+// JSON array of float32 values in their shortest exact decimal form
+// ("embedding", the API's field) and as base64 little-endian float32
+// ("vec", hidden, for a fast start-up of the similarity index).
 func (e *Embedding) Values() map[string]any {
 	m := e.Identity.values()
 	m["model"] = e.Model
-	raw, _ := json.Marshal(e.Vector)
-	m["embedding"] = json.RawMessage(raw)
+	m["embedding"] = json.RawMessage(VectorJSON(e.Vector))
+	m["vec"] = EncodeVec(e.Vector)
 	return m
+}
+
+// VectorJSON writes a float32 vector as a JSON array, each value in the
+// shortest decimal form that reads back as the same float32.
+func VectorJSON(v []float32) []byte {
+	b := make([]byte, 0, len(v)*12+2)
+	b = append(b, '[')
+	for i, f := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, float64(f), 'g', -1, 32)
+	}
+	return append(b, ']')
+}
+
+// EncodeVec is the stored form of the hidden "vec" column.
+func EncodeVec(v []float32) string {
+	return base64.StdEncoding.EncodeToString(vectors.EncodeBlob(v))
+}
+
+// DecodeVec reads the hidden "vec" column into dst (reused when large enough).
+func DecodeVec(s string, dst []float32) ([]float32, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	return vectors.DecodeBlob(raw, dst)
 }
 
 func (id *Identity) values() map[string]any {
@@ -301,7 +336,7 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 		} else {
 			zero := true
 			for _, f := range vec {
-				if f != 0 {
+				if float32(f) != 0 {
 					zero = false
 					break
 				}
@@ -312,7 +347,16 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 		}
 	}
 	e.Model = model.Name
-	e.Vector = vec
+	if vec != nil {
+		e.Vector = make([]float32, len(vec))
+		for i, f := range vec {
+			e.Vector[i] = float32(f)
+			if f != 0 && (math.IsInf(float64(e.Vector[i]), 0)) {
+				c.fail("embedding", CodeVector, "embedding element %d is out of the float32 range", i)
+				break
+			}
+		}
+	}
 
 	if len(c.errs) > 0 {
 		return nil, c.errs
