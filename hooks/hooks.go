@@ -9,15 +9,20 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// Register binds every songcommons hook and route to app. publicFS holds
-// the web UI (pb_public); it may be nil.
-func Register(app core.App, cfg Config, publicFS fs.FS) {
+// Register binds every songcommons hook and route to app and returns the
+// similarity indexes it keeps. publicFS holds the web UI (pb_public); it
+// may be nil.
+func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
+	sim := NewSimilarity()
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindContributions(app, cfg)
 	bindRowids(app)
 	bindSongs(app)
 	bindLogs(app, cfg)
-	bindStatus(app, cfg)
+	bindSimilarity(app, sim)
+	bindRoutes(app, cfg, sim)
+	bindStatus(app, cfg, sim)
 	bindStatic(app, publicFS)
+	return sim
 }

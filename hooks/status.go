@@ -18,6 +18,7 @@ type Status struct {
 	Contributions int64            `json:"contributions"`
 	Embeddings    map[string]int   `json:"embeddings"`
 	Models        []songdata.Model `json:"models"`
+	IndexSizes    map[string]int   `json:"indexSongs"`
 	SignIn        bool             `json:"signIn"`
 	SignInMessage string           `json:"signInMessage,omitempty"`
 	PublicRead    bool             `json:"publicRead"`
@@ -35,7 +36,7 @@ type statusCounts struct {
 	emb   map[string]int
 }
 
-func bindStatus(app core.App, cfg Config) {
+func bindStatus(app core.App, cfg Config, sim *Similarity) {
 	counts := &statusCounts{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/status", func(e *core.RequestEvent) error {
@@ -49,6 +50,7 @@ func bindStatus(app core.App, cfg Config) {
 				Contributions: rows,
 				Embeddings:    emb,
 				Models:        songdata.Models(),
+				IndexSizes:    sim.Sizes(),
 				SignIn:        cfg.SignInEnabled(),
 				PublicRead:    cfg.PublicRead,
 				LogRetention:  FormatRetention(cfg.LogRetention),
@@ -71,7 +73,7 @@ func (c *statusCounts) get(app core.App) (int64, int64, map[string]int, error) {
 		return c.songs, c.rows, c.emb, nil
 	}
 	var songs, rows int64
-	err := app.DB().NewQuery(`SELECT COUNT(*) FROM (SELECT song_key FROM score UNION SELECT song_key FROM embedding)`).Row(&songs)
+	err := app.DB().NewQuery(`SELECT COUNT(*) FROM songs`).Row(&songs)
 	if err != nil {
 		return 0, 0, nil, err
 	}

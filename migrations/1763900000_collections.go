@@ -136,6 +136,6 @@ func createEmbedding(app core.App) error {
 		&core.JSONField{Name: "embedding", Required: true, MaxSize: 64 << 10},
 	)
 	identityIndexes(c)
-	c.AddIndex("idx_embedding_model", false, "model", "")
+	c.AddIndex("idx_embedding_model_song_key", false, "model, song_key", "")
 	return app.Save(c)
 }

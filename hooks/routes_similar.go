@@ -1,0 +1,193 @@
+package hooks
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/songdata"
+	"songcommons/vectors"
+)
+
+// MaxK is the largest number of similar songs one query returns.
+const MaxK = 100
+
+// SimilarHit is one similar song.
+type SimilarHit struct {
+	SongKey       string  `json:"song_key"`
+	Artist        string  `json:"artist"`
+	Title         string  `json:"title"`
+	Score         float64 `json:"score"`
+	Tempo         float64 `json:"tempo,omitempty"`
+	Key           string  `json:"key,omitempty"`
+	Scale         string  `json:"scale,omitempty"`
+	Contributions int     `json:"contributions"`
+}
+
+type similarRequest struct {
+	Vector  []float64 `json:"vector"`
+	Model   string    `json:"model"`
+	K       *int      `json:"k"`
+	Exclude []string  `json:"exclude"`
+}
+
+func pickModel(e *core.RequestEvent, name string) (songdata.Model, error) {
+	if strings.TrimSpace(name) == "" {
+		name = songdata.DefaultModel
+	}
+	m, ok := songdata.LookupModel(name)
+	if !ok {
+		return m, e.BadRequestError("Invalid request data.", fieldErr("model", "validation_unknown_model",
+			fmt.Sprintf("unknown model %q: known models are %s", name, strings.Join(songdata.ModelNames(), ", "))))
+	}
+	return m, nil
+}
+
+func pickK(e *core.RequestEvent, k int, given bool) (int, error) {
+	if !given {
+		return 10, nil
+	}
+	if k < 1 || k > MaxK {
+		return 0, e.BadRequestError("Invalid request data.", fieldErr("k", "validation_out_of_range",
+			fmt.Sprintf("k must be between 1 and %d", MaxK)))
+	}
+	return k, nil
+}
+
+// resolveSong turns a song key or a record id (of score, embedding or
+// songs) into a song key.
+func resolveSong(app core.App, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if strings.Contains(ref, songdata.SongKeySeparator) {
+		var k string
+		err := app.DB().Select("song_key").From("songs").Where(dbx.HashExp{"song_key": ref}).Limit(1).Row(&k)
+		return k, err
+	}
+	for _, tbl := range []string{"songs", "embedding", "score"} {
+		var k string
+		err := app.DB().Select("song_key").From(tbl).Where(dbx.HashExp{"id": ref}).Limit(1).Row(&k)
+		if err == nil {
+			return k, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	return "", sql.ErrNoRows
+}
+
+func similarGetHandler(sim *Similarity) func(e *core.RequestEvent) error {
+	return func(e *core.RequestEvent) error {
+		q := e.Request.URL.Query()
+		m, err := pickModel(e, q.Get("model"))
+		if err != nil {
+			return err
+		}
+		k, given := 0, q.Has("k")
+		if given {
+			if k, err = strconv.Atoi(q.Get("k")); err != nil {
+				return e.BadRequestError("Invalid request data.", fieldErr("k", "validation_not_a_number", "k must be a whole number between 1 and 100"))
+			}
+		}
+		if k, err = pickK(e, k, given); err != nil {
+			return err
+		}
+		ref := q.Get("song")
+		if strings.TrimSpace(ref) == "" {
+			return e.BadRequestError("Invalid request data.", fieldErr("song", "validation_required", "song is required: a song_key (\"artist|title\") or a record id"))
+		}
+		key, err := resolveSong(e.App, ref)
+		if errors.Is(err, sql.ErrNoRows) {
+			return e.BadRequestError("Invalid request data.", fieldErr("song", "validation_unknown_song", "no song with this song_key or record id"))
+		}
+		if err != nil {
+			return e.InternalServerError("Failed to find the song.", err)
+		}
+		ix := sim.Index(m.Name)
+		v, ok := ix.Get(key)
+		if !ok {
+			return e.NotFoundError(fmt.Sprintf("The song has no %s embedding yet.", m.Name), nil)
+		}
+		return answerSimilar(e, ix, m.Name, v, k, map[string]bool{key: true})
+	}
+}
+
+func similarPostHandler(sim *Similarity) func(e *core.RequestEvent) error {
+	return func(e *core.RequestEvent) error {
+		var req similarRequest
+		if err := readJSON(e, 256<<10, &req); err != nil {
+			return err
+		}
+		m, err := pickModel(e, req.Model)
+		if err != nil {
+			return err
+		}
+		k := 0
+		if req.K != nil {
+			k = *req.K
+		}
+		if k, err = pickK(e, k, req.K != nil); err != nil {
+			return err
+		}
+		if len(req.Vector) == 0 {
+			return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_required", fmt.Sprintf("vector is required: %d numbers for model %s", m.Dim, m.Name)))
+		}
+		if len(req.Vector) != m.Dim {
+			return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_wrong_dimension",
+				fmt.Sprintf("vector has %d values but model %s needs %d", len(req.Vector), m.Name, m.Dim)))
+		}
+		v := make([]float32, m.Dim)
+		zero := true
+		for i, f := range req.Vector {
+			v[i] = float32(f)
+			if math.IsNaN(f) || math.IsInf(float64(v[i]), 0) {
+				return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_invalid_embedding", fmt.Sprintf("vector element %d is not a finite number", i)))
+			}
+			if v[i] != 0 {
+				zero = false
+			}
+		}
+		if zero {
+			return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_invalid_embedding", "vector must not be all zeros"))
+		}
+		if len(req.Exclude) > 1000 {
+			return e.BadRequestError("Invalid request data.", fieldErr("exclude", "validation_too_many", "exclude holds at most 1000 song keys"))
+		}
+		ex := make(map[string]bool, len(req.Exclude))
+		for _, x := range req.Exclude {
+			ex[x] = true
+		}
+		return answerSimilar(e, sim.Index(m.Name), m.Name, v, k, ex)
+	}
+}
+
+func answerSimilar(e *core.RequestEvent, ix vectors.Searcher, model string, v []float32, k int, exclude map[string]bool) error {
+	hits, err := ix.Search(v, k, func(id string) bool { return exclude[id] })
+	if err != nil {
+		return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_invalid_embedding", err.Error()))
+	}
+	keys := make([]string, len(hits))
+	for i, h := range hits {
+		keys[i] = h.ID
+	}
+	songs, err := findSongs(e.App, keys)
+	if err != nil {
+		return e.InternalServerError("Failed to read the similar songs.", err)
+	}
+	out := make([]SimilarHit, 0, len(hits))
+	for _, h := range hits {
+		s := SimilarHit{SongKey: h.ID, Score: math.Round(float64(h.Score)*1e4) / 1e4}
+		if r := songs[h.ID]; r != nil {
+			s.Artist, s.Title, s.Tempo, s.Key, s.Scale, s.Contributions = r.Artist, r.Title, r.Tempo, r.Key, r.Scale, r.Contributions
+		}
+		out = append(out, s)
+	}
+	return e.JSON(http.StatusOK, map[string]any{"model": model, "k": k, "results": out})
+}

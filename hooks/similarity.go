@@ -1,0 +1,143 @@
+package hooks
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/songdata"
+	"songcommons/vectors"
+)
+
+// Similarity holds one in-memory cosine index per embedding model. Each
+// song is one row: the normalised mean of the unit vectors of its
+// contributions for that model (its consensus vector), so several
+// contributions of a song collapse into one hit, and an outlying
+// contribution moves the song's vector only by its share. SQLite stays the
+// source of truth: the index is built from it at start-up and refreshed
+// from it, per song, after every committed change.
+type Similarity struct {
+	refreshMu sync.Mutex // serialises refreshes so a stale read never wins
+	byModel   map[string]*vectors.Index
+}
+
+// NewSimilarity returns empty indexes for the known models.
+func NewSimilarity() *Similarity {
+	s := &Similarity{byModel: map[string]*vectors.Index{}}
+	for _, m := range songdata.Models() {
+		s.byModel[m.Name] = vectors.New(m.Dim)
+	}
+	return s
+}
+
+// Index returns the index of a model, or nil for an unknown model.
+func (s *Similarity) Index(model string) *vectors.Index { return s.byModel[model] }
+
+// Load builds every model's index from the database.
+func (s *Similarity) Load(app core.App) error {
+	for _, m := range songdata.Models() {
+		var n int
+		if err := app.DB().NewQuery("SELECT COUNT(DISTINCT song_key) FROM embedding WHERE model = {:m}").
+			Bind(dbx.Params{"m": m.Name}).Row(&n); err != nil {
+			return fmt.Errorf("similarity: counting %s songs: %w", m.Name, err)
+		}
+		b := vectors.NewBuilder(m.Dim, n)
+		rows, err := app.DB().NewQuery("SELECT song_key, vec FROM embedding WHERE model = {:m}").
+			Bind(dbx.Params{"m": m.Name}).Rows()
+		if err != nil {
+			return fmt.Errorf("similarity: reading %s vectors: %w", m.Name, err)
+		}
+		var key, enc string
+		buf := make([]float32, m.Dim)
+		for rows.Next() {
+			if err := rows.Scan(&key, &enc); err != nil {
+				rows.Close()
+				return err
+			}
+			v, err := songdata.DecodeVec(enc, buf)
+			if err == nil {
+				err = b.Accumulate(key, v)
+			}
+			if err != nil {
+				app.Logger().Warn("similarity: skipping an unreadable vector", slog.String("model", m.Name), slog.String("error", err.Error()))
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		s.byModel[m.Name] = b.Build()
+	}
+	return nil
+}
+
+// Refresh recomputes one song's vector for one model from the database.
+func (s *Similarity) Refresh(app core.App, model, songKey string) error {
+	ix := s.byModel[model]
+	if ix == nil || songKey == "" {
+		return nil
+	}
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	var encs []string
+	if err := app.DB().NewQuery("SELECT vec FROM embedding WHERE model = {:m} AND song_key = {:k}").
+		Bind(dbx.Params{"m": model, "k": songKey}).Column(&encs); err != nil {
+		return err
+	}
+	b := vectors.NewBuilder(ix.Dim(), 1)
+	buf := make([]float32, ix.Dim())
+	for _, enc := range encs {
+		if v, err := songdata.DecodeVec(enc, buf); err == nil {
+			_ = b.Accumulate(songKey, v)
+		}
+	}
+	one := b.Build()
+	if v, ok := one.Get(songKey); ok {
+		return ix.Set(songKey, v)
+	}
+	ix.Remove(songKey)
+	return nil
+}
+
+// Sizes reports the number of songs per model.
+func (s *Similarity) Sizes() map[string]int {
+	out := map[string]int{}
+	for m, ix := range s.byModel {
+		out[m] = ix.Len()
+	}
+	return out
+}
+
+// bindSimilarity builds the indexes when the server starts and keeps them
+// in step with committed changes (record API, batch, dashboard deletes,
+// receipts): the After*Success hooks run only after the transaction
+// commits, so a rolled-back batch never reaches the index.
+func bindSimilarity(app core.App, sim *Similarity) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		start := time.Now()
+		if err := sim.Load(se.App); err != nil {
+			return err
+		}
+		se.App.Logger().Info("songcommons: similarity index ready", slog.Any("songs", sim.Sizes()), slog.Duration("took", time.Since(start)))
+		return se.Next()
+	})
+	refresh := func(e *core.RecordEvent) error {
+		pairs := [][2]string{{e.Record.GetString("model"), e.Record.GetString("song_key")}}
+		if o := e.Record.Original(); o != nil {
+			pairs = append(pairs, [2]string{o.GetString("model"), o.GetString("song_key")})
+		}
+		for _, p := range pairs {
+			if err := sim.Refresh(e.App, p[0], p[1]); err != nil {
+				e.App.Logger().Error("songcommons: similarity refresh failed", slog.String("error", err.Error()))
+			}
+		}
+		return e.Next()
+	}
+	app.OnRecordAfterCreateSuccess("embedding").BindFunc(refresh)
+	app.OnRecordAfterUpdateSuccess("embedding").BindFunc(refresh)
+	app.OnRecordAfterDeleteSuccess("embedding").BindFunc(refresh)
+}
