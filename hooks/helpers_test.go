@@ -223,3 +223,24 @@ func waitForLogs(t testing.TB, app core.App) {
 	}
 	t.Fatal("no request logs were written within 10 s")
 }
+
+func callWithHeader(t testing.TB, srv *httptest.Server, method, path, token string, body any, hk, hv string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(jsonString(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(hk, hv)
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}

@@ -18,6 +18,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindOAuth(app)
 	bindContributions(app, cfg)
 	bindRowids(app)
+	bindReceipts(app)
 	bindSongs(app)
 	bindLogs(app, cfg)
 	bindSimilarity(app, sim)

@@ -18,9 +18,9 @@ import (
 // the attribution test.
 var contributedColumns = map[string][]string{
 	"score": {"album", "analyzer", "artist", "duration", "energy", "id", "isrc", "key", "mbid",
-		"mood_vector", "other_features", "scale", "song_key", "tempo", "title"},
+		"mood_vector", "other_features", "receipt", "scale", "song_key", "tempo", "title"},
 	"embedding": {"album", "analyzer", "artist", "duration", "embedding", "id", "isrc", "mbid",
-		"model", "song_key", "title", "vec"},
+		"model", "receipt", "song_key", "title", "vec"},
 	// derived: one consensus row per song
 	"songs": {"album", "artist", "contributions", "duration", "embeddings", "energy", "id", "isrc", "key",
 		"key_agreement", "mbid", "mood_vector", "other_features", "outliers", "scale", "song_key", "tempo",

@@ -7,16 +7,19 @@ import (
 // bindRoutes registers the service routes under /api/songcommons.
 func bindRoutes(app core.App, cfg Config, sim *Similarity) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := se.Router.Group("/api/songcommons")
-		g.BindFunc(func(e *core.RequestEvent) error {
-			if !cfg.PublicRead && e.Auth == nil && e.Request.Method != "OPTIONS" && e.Request.URL.Path != "/api/songcommons/status" {
+		// reads of the dataset follow SONGCOMMONS_PUBLIC_READ
+		readGuard := func(e *core.RequestEvent) error {
+			if !cfg.PublicRead && e.Auth == nil {
 				return e.UnauthorizedError(ReadSignInMessage, nil)
 			}
 			return e.Next()
-		})
-		g.POST("/lookup", lookupHandler(sim))
-		g.GET("/similar", similarGetHandler(sim))
-		g.POST("/similar", similarPostHandler(sim))
+		}
+		g := se.Router.Group("/api/songcommons")
+		g.POST("/lookup", lookupHandler(sim)).BindFunc(readGuard)
+		g.GET("/similar", similarGetHandler(sim)).BindFunc(readGuard)
+		g.POST("/similar", similarPostHandler(sim)).BindFunc(readGuard)
+		g.POST("/contribute", contributeHandler(sim))
+		g.POST("/receipts/delete", receiptDeleteHandler)
 		return se.Next()
 	})
 }

@@ -89,6 +89,13 @@ func identityFields(c *core.Collection) {
 	)
 }
 
+// receiptField holds the one-way receipt tag of a row (see hooks/receipts.go):
+// HMAC of the row id under a secret only the contributor holds. Hidden from
+// the API.
+func receiptField(c *core.Collection) {
+	c.Fields.Add(&core.TextField{Name: "receipt", Hidden: true, Max: 64})
+}
+
 func contributedRules(c *core.Collection) {
 	c.ListRule = types.Pointer("")
 	c.ViewRule = types.Pointer("")
@@ -119,6 +126,7 @@ func createScore(app core.App) error {
 		&core.NumberField{Name: "energy", Min: types.Pointer(0.0)},
 		&core.TextField{Name: "other_features", Max: 4096},
 	)
+	receiptField(c)
 	identityIndexes(c)
 	return app.Save(c)
 }
@@ -135,6 +143,7 @@ func createEmbedding(app core.App) error {
 		&core.TextField{Name: "vec", Hidden: true, Max: 8192},
 		&core.JSONField{Name: "embedding", Required: true, MaxSize: 64 << 10},
 	)
+	receiptField(c)
 	identityIndexes(c)
 	c.AddIndex("idx_embedding_model_song_key", false, "model, song_key", "")
 	return app.Save(c)
