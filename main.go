@@ -25,7 +25,7 @@ func newApp() (*pocketbase.PocketBase, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)

@@ -33,6 +33,10 @@ type Config struct {
 	// PolicyVersion is the current privacy policy version.
 	PolicyVersion int
 
+	// DailyQuota is how many songs an account may upload per UTC day
+	// (0 = no limit).
+	DailyQuota int
+
 	// Quiet keeps start-up notices off the console (tests).
 	Quiet bool
 }
@@ -44,7 +48,7 @@ func (c Config) SignInEnabled() bool {
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1}
+	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000}
 }
 
 // ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
@@ -82,6 +86,11 @@ func configFrom(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SONGCOMMONS_LOG_IP=%q: use truncated, full or none", v)
 		}
 	}
+	q, err := dailyQuotaFrom(getenv, c.DailyQuota)
+	if err != nil {
+		return c, err
+	}
+	c.DailyQuota = q
 	return c, nil
 }
 
@@ -101,4 +110,18 @@ func ParseRetention(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative", v)
 	}
 	return d, nil
+}
+
+// dailyQuotaFrom reads SONGCOMMONS_DAILY_QUOTA (songs per account per UTC
+// day; 0 = no limit).
+func dailyQuotaFrom(getenv func(string) string, def int) (int, error) {
+	v := strings.TrimSpace(getenv("SONGCOMMONS_DAILY_QUOTA"))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("SONGCOMMONS_DAILY_QUOTA=%q: use a whole number of songs per day (0 = no limit)", v)
+	}
+	return n, nil
 }

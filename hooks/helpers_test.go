@@ -33,7 +33,7 @@ const (
 // songcommons hooks registered, and the two contributors created.
 func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestApp(t.TempDir())
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir(), EncryptionEnv: "pb_test_env", DBConnect: hooks.DBConnect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +76,8 @@ func seedUsers(t testing.TB, app core.App) {
 	for _, u := range []struct{ id, gh string }{{aliceID, aliceGH}, {bobID, bobGH}} {
 		r := core.NewRecord(users)
 		r.Id = u.id
+		r.Set("policy_version", 1) // consent given
+		r.Set("policy_day", hooks.Today())
 		r.SetRandomPassword() // (regenerates the token key: set it after)
 		r.SetTokenKey("tk-" + u.id + "-0123456789abcdef0123456789")
 		r.SetVerified(true)

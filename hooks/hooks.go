@@ -22,8 +22,11 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindSongs(app)
 	bindLogs(app, cfg)
 	bindSimilarity(app, sim)
-	bindRoutes(app, cfg, sim)
+	acc := bindAccounts(app, cfg)
+	bindRoutes(app, cfg, sim, acc)
 	bindStatus(app, cfg, sim)
+	bindStats(app, cfg)
+	bindCompaction(app, &Compactor{})
 	bindStatic(app, publicFS)
 	return sim
 }

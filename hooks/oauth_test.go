@@ -171,8 +171,17 @@ func TestGitHubSignIn(t *testing.T) {
 		t.Fatalf("bad code: %d", code)
 	}
 
-	// the token works for contributing
+	// a new account must accept the policy before it can upload
 	code, created := call(t, srv, http.MethodPost, "/api/collections/score/records", token, map[string]any{
+		"artist": "Artist", "title": "Title", "tempo": 120, "key": "A", "scale": "minor"})
+	if code != 403 {
+		t.Fatalf("upload before consent: %d %v", code, created)
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/me/consent", token, map[string]any{"accept": true, "version": 1}); code != 200 {
+		t.Fatalf("consent: %d %v", code, out)
+	}
+	// the token works for contributing
+	code, created = call(t, srv, http.MethodPost, "/api/collections/score/records", token, map[string]any{
 		"artist": "Artist", "title": "Title", "tempo": 120, "key": "A", "scale": "minor"})
 	if code != 200 {
 		t.Fatalf("contribute with the new token: %d %v", code, created)

@@ -5,7 +5,7 @@ import (
 )
 
 // bindRoutes registers the service routes under /api/songcommons.
-func bindRoutes(app core.App, cfg Config, sim *Similarity) {
+func bindRoutes(app core.App, cfg Config, sim *Similarity, acc *accounts) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		// reads of the dataset follow SONGCOMMONS_PUBLIC_READ
 		readGuard := func(e *core.RequestEvent) error {
@@ -18,7 +18,7 @@ func bindRoutes(app core.App, cfg Config, sim *Similarity) {
 		g.POST("/lookup", lookupHandler(sim)).BindFunc(readGuard)
 		g.GET("/similar", similarGetHandler(sim)).BindFunc(readGuard)
 		g.POST("/similar", similarPostHandler(sim)).BindFunc(readGuard)
-		g.POST("/contribute", contributeHandler(sim))
+		g.POST("/contribute", contributeHandler(sim, acc))
 		g.POST("/receipts/delete", receiptDeleteHandler)
 		return se.Next()
 	})

@@ -104,7 +104,7 @@ func CheckUpload(songs []map[string]any, prefix string) ([]Contribution, validat
 	return out, nil
 }
 
-func contributeHandler(sim *Similarity) func(e *core.RequestEvent) error {
+func contributeHandler(sim *Similarity, acc *accounts) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		if e.Auth == nil {
 			return e.UnauthorizedError(SignInMessage, nil)
@@ -132,8 +132,12 @@ func contributeHandler(sim *Similarity) func(e *core.RequestEvent) error {
 		if errs != nil {
 			return e.BadRequestError(fmt.Sprintf("Nothing was stored: %d problem(s) in the songs.", len(errs)), errs)
 		}
+		if err := acc.admit(e, len(songs)); err != nil {
+			return err
+		}
 		ids, err := StoreContributions(e.App, sim, songs, req.ReceiptSecret)
 		if err != nil {
+			acc.refund(e.Auth, len(songs))
 			return e.InternalServerError("Failed to store the contributions; nothing was stored.", err)
 		}
 		res := map[string]any{"accepted": len(songs), "score": ids.Score, "embedding": ids.Embedding, "songs": ids.Songs}
