@@ -37,6 +37,17 @@ type Config struct {
 	// (0 = no limit).
 	DailyQuota int
 
+	// RateLimits: PocketBase's per-IP rate limits (configured by migration,
+	// editable in the dashboard) are applied; SONGCOMMONS_RATE_LIMITS=off
+	// turns them off for a run (load tests on 127.0.0.1).
+	RateLimits bool
+
+	// BackupCron and BackupKeep configure PocketBase's scheduled backups
+	// (SONGCOMMONS_BACKUP_CRON, default "0 3 * * *"; "off" disables;
+	// SONGCOMMONS_BACKUP_KEEP, default 7).
+	BackupCron string
+	BackupKeep int
+
 	// Quiet keeps start-up notices off the console (tests).
 	Quiet bool
 }
@@ -48,7 +59,8 @@ func (c Config) SignInEnabled() bool {
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000}
+	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000,
+		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7}
 }
 
 // ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
@@ -85,6 +97,28 @@ func configFrom(getenv func(string) string) (Config, error) {
 		default:
 			return c, fmt.Errorf("SONGCOMMONS_LOG_IP=%q: use truncated, full or none", v)
 		}
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_RATE_LIMITS")); v != "" {
+		switch strings.ToLower(v) {
+		case "off", "false", "0":
+			c.RateLimits = false
+		case "on", "true", "1":
+		default:
+			return c, fmt.Errorf("SONGCOMMONS_RATE_LIMITS=%q: use on or off", v)
+		}
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_BACKUP_CRON")); v != "" {
+		if strings.EqualFold(v, "off") {
+			v = ""
+		}
+		c.BackupCron = v
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_BACKUP_KEEP")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SONGCOMMONS_BACKUP_KEEP=%q: use a whole number of at least 1", v)
+		}
+		c.BackupKeep = n
 	}
 	q, err := dailyQuotaFrom(getenv, c.DailyQuota)
 	if err != nil {

@@ -246,3 +246,5 @@ func callWithHeader(t testing.TB, srv *httptest.Server, method, path, token stri
 	_ = json.NewDecoder(res.Body).Decode(&out)
 	return res.StatusCode, out
 }
+
+func timeNow() time.Time { return time.Now() }

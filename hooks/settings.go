@@ -60,6 +60,17 @@ func ApplyConfig(app core.App, cfg Config) error {
 		app.Logger().Warn("songcommons: GitHub sign-in is off (SONGCOMMONS_GITHUB_CLIENT_ID / SONGCOMMONS_GITHUB_CLIENT_SECRET unset); contributions are closed")
 	}
 
+	st := app.Settings()
+	if st.Backups.Cron != cfg.BackupCron || st.Backups.CronMaxKeep != cfg.BackupKeep {
+		st.Backups.Cron = cfg.BackupCron
+		st.Backups.CronMaxKeep = cfg.BackupKeep
+		if err := app.Save(st); err != nil {
+			return fmt.Errorf("songcommons: backup settings: %w", err)
+		}
+	}
+	say(cfg, "songcommons %s: public read %v, log window %s, IPs %s, daily quota %d songs, rate limits %v, backups %q (keep %d)",
+		Version, cfg.PublicRead, FormatRetention(cfg.LogRetention), cfg.IPMode, cfg.DailyQuota, cfg.RateLimits, cfg.BackupCron, cfg.BackupKeep)
+
 	read := ""
 	if !cfg.PublicRead {
 		read = signedInReadRule

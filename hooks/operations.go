@@ -1,0 +1,108 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
+)
+
+var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
+
+// ShutdownGrace is how long SIGTERM waits for in-flight requests.
+const ShutdownGrace = 30 * time.Second
+
+// bindOperations: clear 429 answers with Retry-After, backups without the
+// request logs, graceful shutdown that finishes in-flight requests, and
+// song-level moderation (deleting a songs row deletes its contributions).
+func bindOperations(app core.App, cfg Config) {
+	var inflight sync.WaitGroup
+	var stopping atomic.Bool
+
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		if !cfg.RateLimits {
+			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
+		}
+		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
+			Id:       "songcommonsOperations",
+			Priority: apis.DefaultRateLimitMiddlewarePriority - 50, // around the rate limiter
+			Func: func(e *core.RequestEvent) error {
+				if stopping.Load() {
+					e.Response.Header().Set("Retry-After", "10")
+					return e.Error(http.StatusServiceUnavailable, "The server is restarting; retry in a few seconds. Nothing of this request was stored.", nil)
+				}
+				inflight.Add(1)
+				defer inflight.Done()
+				err := e.Next()
+				var apiErr *router.ApiError
+				if errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests {
+					retry := "60"
+					if m := rateRuleDuration.FindStringSubmatch(fmt.Sprint(apiErr.RawData())); m != nil {
+						retry = m[1]
+					} else if h := e.Response.Header().Get("Retry-After"); h != "" {
+						retry = h
+					}
+					e.Response.Header().Set("Retry-After", retry)
+					if apiErr.Message == "" || strings.HasPrefix(apiErr.Message, "Too Many Requests") {
+						return router.NewApiError(http.StatusTooManyRequests,
+							"Too many requests from your address: slow down and retry in "+retry+" seconds.", nil)
+					}
+				}
+				return err
+			},
+		})
+		return se.Next()
+	})
+
+	// finish in-flight requests before PocketBase shuts the server down
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		stopping.Store(true)
+		done := make(chan struct{})
+		go func() { inflight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(ShutdownGrace):
+			e.App.Logger().Warn("songcommons: shutdown grace period over with requests still running")
+		}
+		return e.Next()
+	})
+
+	// backups hold the dataset and accounts, never the request logs (they
+	// would outlive the log window)
+	app.OnBackupCreate().BindFunc(func(e *core.BackupEvent) error {
+		e.Exclude = append(e.Exclude, "auxiliary.db", "auxiliary.db-wal", "auxiliary.db-shm")
+		return e.Next()
+	})
+
+	// moderation: deleting a song (superusers, in the dashboard) deletes its
+	// contributions, through the app so the index follows
+	app.OnRecordDeleteExecute("songs").BindFunc(func(e *core.RecordEvent) error {
+		key := e.Record.GetString("song_key")
+		for _, tbl := range ContributedCollections {
+			var ids []string
+			if err := e.App.DB().Select("id").From(tbl).Where(dbx.HashExp{"song_key": key}).Column(&ids); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				r, err := e.App.FindRecordById(tbl, id)
+				if err != nil {
+					return err
+				}
+				if err := e.App.Delete(r); err != nil {
+					return err
+				}
+			}
+		}
+		return e.Next()
+	})
+}
