@@ -305,6 +305,9 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 
 	modelName := c.text("model", 64, false)
 	vec, err := ParseVector(in["embedding"])
+	if err == nil && len(vec) == 0 {
+		vec, err = nil, fmt.Errorf("embedding is required")
+	}
 	if err != nil {
 		if !c.present("embedding") || strings.Contains(err.Error(), "required") {
 			c.fail("embedding", CodeRequired, "embedding is required: an array of %s floats", describeModels())
@@ -325,8 +328,10 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 		def, _ := LookupModel(DefaultModel)
 		if len(vec) == def.Dim {
 			model = def
-		} else {
+		} else if knownDim(len(vec)) {
 			c.fail("model", CodeRequired, "model is required for a %d-dimensional vector: known models are %s", len(vec), describeModels())
+		} else {
+			c.fail("embedding", CodeDimension, "embedding has %d values, which fits no known model: %s", len(vec), describeModels())
 		}
 	}
 
@@ -367,4 +372,13 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 func (c *checker) hasErr(field string) bool {
 	_, ok := c.errs[c.prefix+field]
 	return ok
+}
+
+func knownDim(n int) bool {
+	for _, m := range models {
+		if m.Dim == n {
+			return true
+		}
+	}
+	return false
 }

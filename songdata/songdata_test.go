@@ -248,7 +248,7 @@ func TestCheckEmbedding(t *testing.T) {
 		{"512 no model", map[string]any{"artist": "a", "title": "b", "embedding": vec(512, 0.1)}, "model", CodeRequired, ""},
 		{"wrong dim", map[string]any{"artist": "a", "title": "b", "model": "musicnn", "embedding": vec(199, 0.1)}, "embedding", CodeDimension, ""},
 		{"unknown model", map[string]any{"artist": "a", "title": "b", "model": "openl3", "embedding": vec(200, 0.1)}, "model", CodeModel, ""},
-		{"empty array", map[string]any{"artist": "a", "title": "b", "embedding": []any{}}, "model", CodeRequired, ""},
+		{"empty array", map[string]any{"artist": "a", "title": "b", "embedding": []any{}}, "embedding", CodeRequired, ""},
 		{"all zeros", map[string]any{"artist": "a", "title": "b", "embedding": zeros(200)}, "embedding", CodeVector, ""},
 		{"missing", map[string]any{"artist": "a", "title": "b"}, "embedding", CodeRequired, ""},
 		{"garbage", map[string]any{"artist": "a", "title": "b", "embedding": "nope"}, "embedding", CodeVector, ""},
