@@ -132,6 +132,8 @@ func contributeHandler(sim *Similarity, acc *accounts) func(e *core.RequestEvent
 		if errs != nil {
 			return e.BadRequestError(fmt.Sprintf("Nothing was stored: %d problem(s) in the songs.", len(errs)), errs)
 		}
+		songs, where := dedupeRequest(songs)
+		dups := len(where) - len(songs)
 		if err := acc.admit(e, len(songs)); err != nil {
 			return err
 		}
@@ -140,7 +142,11 @@ func contributeHandler(sim *Similarity, acc *accounts) func(e *core.RequestEvent
 			acc.refund(e.Auth, len(songs))
 			return e.InternalServerError("Failed to store the contributions; nothing was stored.", err)
 		}
-		res := map[string]any{"accepted": len(songs), "score": ids.Score, "embedding": ids.Embedding, "songs": ids.Songs}
+		perSong := make([]StoredSongIDs, len(where)) // in request order; a repeated song points at its first copy
+		for i, j := range where {
+			perSong[i] = ids.Songs[j]
+		}
+		res := map[string]any{"accepted": len(songs), "duplicates": dups, "score": ids.Score, "embedding": ids.Embedding, "songs": perSong}
 		if req.ReceiptSecret != "" {
 			res["receipt"] = receiptOf(ids)
 		}
@@ -164,4 +170,30 @@ func receiptOf(ids StoredIDs) map[string]any {
 	}
 	return map[string]any{"scheme": "songcommons-receipt-v1", "rows": rows,
 		"note": "Keep this with your receipt secret: together they let you delete these rows later. The server does not keep the secret."}
+}
+
+// dedupeRequest keeps the first of identical contributions in one request
+// (the same song with the same analysis or the same vector): repeating a
+// song in a request does not weigh more in the consensus.
+// where[i] is the index in the result of request song i.
+func dedupeRequest(songs []Contribution) (unique []Contribution, where []int) {
+	seen := map[string]int{}
+	where = make([]int, len(songs))
+	for i, c := range songs {
+		var k strings.Builder
+		if c.Score != nil {
+			fmt.Fprintf(&k, "%v", c.Score.Values())
+		}
+		for _, e := range c.Embeddings {
+			fmt.Fprintf(&k, "|%s|%s|%s", e.SongKey, e.Model, songdata.EncodeVec(e.Vector))
+		}
+		if j, ok := seen[k.String()]; ok {
+			where[i] = j
+			continue
+		}
+		seen[k.String()] = len(unique)
+		where[i] = len(unique)
+		unique = append(unique, c)
+	}
+	return unique, where
 }

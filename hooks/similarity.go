@@ -71,6 +71,19 @@ func (s *Similarity) Load(app core.App) error {
 			return err
 		}
 		s.byModel[m.Name] = b.Build()
+
+		// songs with several contributions: identical copies count once and
+		// outliers are left out, as in Refresh
+		var multi []string
+		if err := app.DB().NewQuery("SELECT song_key FROM embedding WHERE model = {:m} GROUP BY song_key HAVING COUNT(*) > 1").
+			Bind(dbx.Params{"m": m.Name}).Column(&multi); err != nil {
+			return err
+		}
+		for _, k := range multi {
+			if err := s.Refresh(app, m.Name, k); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -88,15 +101,13 @@ func (s *Similarity) Refresh(app core.App, model, songKey string) error {
 		Bind(dbx.Params{"m": model, "k": songKey}).Column(&encs); err != nil {
 		return err
 	}
-	b := vectors.NewBuilder(ix.Dim(), 1)
-	buf := make([]float32, ix.Dim())
+	vecs := make([][]float32, 0, len(encs))
 	for _, enc := range encs {
-		if v, err := songdata.DecodeVec(enc, buf); err == nil {
-			_ = b.Accumulate(songKey, v)
+		if v, err := songdata.DecodeVec(enc, nil); err == nil && len(v) == ix.Dim() {
+			vecs = append(vecs, v)
 		}
 	}
-	one := b.Build()
-	if v, ok := one.Get(songKey); ok {
+	if v, _ := songdata.ConsensusVector(vecs); v != nil {
 		return ix.Set(songKey, v)
 	}
 	ix.Remove(songKey)

@@ -91,6 +91,21 @@ func RefreshSong(app core.App, songKey string) error {
 	counts := map[string]int{}
 	for _, e := range embs {
 		counts[e.Model] = e.N
+		if e.N >= songdata.MinForOutliers {
+			var encs []string
+			if err := app.DB().NewQuery("SELECT vec FROM embedding WHERE song_key = {:k} AND model = {:m}").
+				Bind(dbx.Params{"k": songKey, "m": e.Model}).Column(&encs); err != nil {
+				return err
+			}
+			vecs := make([][]float32, 0, len(encs))
+			for _, enc := range encs {
+				if v, err := songdata.DecodeVec(enc, nil); err == nil {
+					vecs = append(vecs, v)
+				}
+			}
+			_, out := songdata.ConsensusVector(vecs)
+			c.Outliers += out
+		}
 	}
 	if c.Artist == "" && len(embs) > 0 {
 		c.Artist, c.Title = embs[0].Artist, embs[0].Title

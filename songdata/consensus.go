@@ -40,6 +40,7 @@ type Consensus struct {
 	Artist        string
 	Title         string
 	Contributions int
+	Distinct      int // contributions that are not identical copies of another
 	Tempo         *Agreed
 	Key           *AgreedKey
 	Energy        *float64
@@ -59,7 +60,8 @@ const TempoTolerance = 0.04
 // MaxMoods is how many top mood labels a consensus keeps.
 const MaxMoods = 10
 
-// ComputeConsensus computes the consensus of a song's score contributions:
+// ComputeConsensus computes the consensus of a song's score contributions
+// (identical copies counted once):
 // tempo as the median after folding half/double-tempo readings into the
 // best-supported octave (with the share that agrees), key and scale by
 // majority, energy, moods and other features as means, and the most
@@ -70,6 +72,17 @@ func ComputeConsensus(rows []ScoreRow) Consensus {
 	if len(rows) == 0 {
 		return c
 	}
+	// identical uploads (the same analysis sent again and again) count once
+	seen := make(map[ScoreRow]bool, len(rows))
+	distinct := rows[:0:0]
+	for _, r := range rows {
+		if !seen[r] {
+			seen[r] = true
+			distinct = append(distinct, r)
+		}
+	}
+	rows = distinct
+	c.Distinct = len(rows)
 	c.Artist, c.Title = majorityPair(rows)
 	c.Tempo, c.Outliers = consensusTempo(rows)
 	c.Key = consensusKey(rows)
@@ -295,4 +308,117 @@ func FormatLabels3(ls []Label) string {
 		b = strconv.AppendFloat(b, l.Score, 'f', 3, 64)
 	}
 	return string(b)
+}
+
+// VectorOutlierCosine: with at least MinForOutliers distinct vectors, a
+// contribution whose cosine to the song's centroid is below this is left
+// out of the song's vector (a poisoned or mislabelled upload).
+const (
+	VectorOutlierCosine = 0.5
+	MinForOutliers      = 3
+)
+
+// ConsensusVector is the song's vector for one model: the normalised mean
+// of the unit vectors of its distinct contributions (identical uploads
+// count once), leaving out outliers far from the centroid. It returns nil
+// when no usable vector remains, and the number of outliers left out.
+func ConsensusVector(vecs [][]float32) ([]float32, int) {
+	var distinct [][]float64
+	seen := map[string]bool{}
+	for _, v := range vecs {
+		k := vecKey(v)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		u := unit64(v)
+		if u != nil {
+			distinct = append(distinct, u)
+		}
+	}
+	if len(distinct) == 0 {
+		return nil, 0
+	}
+	centroid := meanUnit(distinct, nil)
+	outliers := 0
+	keep := make([]bool, len(distinct))
+	for i, u := range distinct {
+		keep[i] = true
+		if len(distinct) >= MinForOutliers && dot64(u, centroid) < VectorOutlierCosine {
+			keep[i] = false
+			outliers++
+		}
+	}
+	if outliers == len(distinct) {
+		for i := range keep {
+			keep[i] = true
+		}
+		outliers = 0
+	}
+	m := meanUnit(distinct, keep)
+	if m == nil {
+		return nil, outliers
+	}
+	out := make([]float32, len(m))
+	for i, x := range m {
+		out[i] = float32(x)
+	}
+	return out, outliers
+}
+
+func vecKey(v []float32) string {
+	b := make([]byte, 0, len(v)*4)
+	for _, f := range v {
+		u := math.Float32bits(f)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return string(b)
+}
+
+func unit64(v []float32) []float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return nil
+	}
+	n := math.Sqrt(s)
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x) / n
+	}
+	return out
+}
+
+func meanUnit(us [][]float64, keep []bool) []float64 {
+	sum := make([]float64, len(us[0]))
+	for i, u := range us {
+		if keep != nil && !keep[i] {
+			continue
+		}
+		for j, x := range u {
+			sum[j] += x
+		}
+	}
+	var s float64
+	for _, x := range sum {
+		s += x * x
+	}
+	if s == 0 {
+		return nil
+	}
+	n := math.Sqrt(s)
+	for j := range sum {
+		sum[j] /= n
+	}
+	return sum
+}
+
+func dot64(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
 }
