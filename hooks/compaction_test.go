@@ -41,6 +41,13 @@ func TestDeletedRowsLeaveNoTrace(t *testing.T) {
 	if code != 200 || out["deleted"] != 2.0 {
 		t.Fatalf("delete: %d %v", code, out)
 	}
+	// secure_delete alone (no VACUUM yet): the freed space is overwritten
+	if err := hooks.Checkpoint(app); err != nil {
+		t.Fatal(err)
+	}
+	if found := filesContain(t, app.DataDir(), marker); len(found) > 0 {
+		t.Fatalf("deleted content still readable after a checkpoint: %v", found)
+	}
 	rowsBefore := countRows(t, app, "score")
 	c := &hooks.Compactor{}
 	if err := c.Compact(app); err != nil {
