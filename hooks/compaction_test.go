@@ -62,4 +62,24 @@ func TestDeletedRowsLeaveNoTrace(t *testing.T) {
 	if countRows(t, app, "score") != rowsBefore || countRows(t, app, "songs") == 0 {
 		t.Fatal("compaction changed the data")
 	}
+
+	// the 15-minute checkpoint job empties the WAL too
+	if code, _ := call(t, srv, http.MethodPost, "/api/collections/score/records", tokenFor(t, aliceID),
+		map[string]any{"artist": "After", "title": "Compaction", "tempo": 100, "key": "C", "scale": "major"}); code != 200 {
+		t.Fatal(code)
+	}
+	if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db-wal")); err != nil || fi.Size() == 0 {
+		t.Fatal("the WAL should hold the new row before the checkpoint")
+	}
+	runJob(t, app, "songcommonsCheckpoint")
+	if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db-wal")); err == nil && fi.Size() != 0 {
+		t.Fatalf("the WAL holds %d bytes after the checkpoint job", fi.Size())
+	}
+	found := false
+	for _, j := range app.Cron().Jobs() {
+		found = found || j.Id() == "songcommonsCompaction"
+	}
+	if !found {
+		t.Fatal("no nightly compaction job")
+	}
 }
