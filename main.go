@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io/fs"
 	"log"
+	"os"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
@@ -27,6 +28,10 @@ func newApp() (*pocketbase.PocketBase, error) {
 	}
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
+	hooks.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
+	if err := app.RootCmd.ParseFlags(os.Args[1:]); err != nil { // early, like PocketBase's own flags
+		return nil, err
+	}
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)
 	return app, nil

@@ -1,6 +1,9 @@
 package hooks_test
 
 import (
+	"github.com/spf13/pflag"
+	"io"
+
 	"fmt"
 	"testing"
 	"time"
@@ -161,5 +164,24 @@ func TestParseRetention(t *testing.T) {
 				t.Fatalf("ParseRetention(%q)=%v,%v", c.in, d, err)
 			}
 		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	cfg := hooks.Defaults()
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	hooks.AddFlags(fs, &cfg)
+	if err := fs.Parse([]string{"--log-retention=2h", "--log-ip=none"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LogRetention != 2*time.Hour || cfg.IPMode != "none" {
+		t.Fatalf("flags not applied: %v %q", cfg.LogRetention, cfg.IPMode)
+	}
+	for _, bad := range [][]string{{"--log-retention=30m"}, {"--log-ip=partial"}} {
+		if err := fs.Parse(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
