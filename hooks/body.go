@@ -92,3 +92,16 @@ func jsonTypeName(kind string) string {
 func fieldErr(field, code, msg string) validation.Errors {
 	return validation.Errors{field: validation.NewError(code, msg)}
 }
+
+// checkCount answers 400 when a list field is empty or longer than max.
+func checkCount(e *core.RequestEvent, field string, n, max int) error {
+	if n == 0 {
+		return e.BadRequestError("Invalid request data.", fieldErr(field, "validation_required",
+			fmt.Sprintf("%s is required: a list of up to %d entries", field, max)))
+	}
+	if n > max {
+		return e.BadRequestError("Invalid request data.", fieldErr(field, "validation_too_many",
+			fmt.Sprintf("%s has %d entries; at most %d per request", field, n, max)))
+	}
+	return nil
+}

@@ -29,26 +29,20 @@ var embeddingFields = []string{"artist", "title", "album", "duration", "mbid", "
 // row, whatever path it comes by (record API, /api/batch, service routes,
 // import, dashboard), and answers a contribution without sign-in with 401.
 func bindContributions(app core.App, cfg Config) {
-	app.OnRecordValidate("score").BindFunc(func(e *core.RecordEvent) error {
-		s, errs := songdata.CheckScore(recordInput(e.Record, scoreFields), "")
+	app.OnRecordValidate("score").BindFunc(canonicalise(scoreFields, func(in map[string]any) (map[string]any, validation.Errors) {
+		s, errs := songdata.CheckScore(in, "")
 		if errs != nil {
-			return errs
+			return nil, errs
 		}
-		for k, v := range s.Values() {
-			e.Record.Set(k, v)
-		}
-		return e.Next()
-	})
-	app.OnRecordValidate("embedding").BindFunc(func(e *core.RecordEvent) error {
-		emb, errs := songdata.CheckEmbedding(recordInput(e.Record, embeddingFields), "")
+		return s.Values(), nil
+	}))
+	app.OnRecordValidate("embedding").BindFunc(canonicalise(embeddingFields, func(in map[string]any) (map[string]any, validation.Errors) {
+		emb, errs := songdata.CheckEmbedding(in, "")
 		if errs != nil {
-			return errs
+			return nil, errs
 		}
-		for k, v := range emb.Values() {
-			e.Record.Set(k, v)
-		}
-		return e.Next()
-	})
+		return emb.Values(), nil
+	}))
 
 	// ids of contributed rows are always chosen by the server (random), so a
 	// client cannot give the rows of one upload a shared pattern
@@ -161,4 +155,19 @@ func recordInput(r *core.Record, fields []string) map[string]any {
 		in[f] = v
 	}
 	return in
+}
+
+// canonicalise runs a validator on a record's fields and stores the
+// canonical values it returns (or fails the save with its field errors).
+func canonicalise(fields []string, check func(map[string]any) (map[string]any, validation.Errors)) func(*core.RecordEvent) error {
+	return func(e *core.RecordEvent) error {
+		values, errs := check(recordInput(e.Record, fields))
+		if errs != nil {
+			return errs
+		}
+		for k, v := range values {
+			e.Record.Set(k, v)
+		}
+		return e.Next()
+	}
 }

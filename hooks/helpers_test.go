@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,32 +154,7 @@ func serve(t testing.TB, app *tests.TestApp) *httptest.Server {
 // call sends a JSON request and decodes the JSON answer.
 func call(t testing.TB, srv *httptest.Server, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, err := http.NewRequest(method, srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	return callWithHeader(t, srv, method, path, token, body, "", "")
 }
 
 func newRecord(col *core.Collection, data map[string]any) *core.Record {
@@ -228,12 +204,18 @@ func waitForLogs(t testing.TB, app core.App) {
 
 func callWithHeader(t testing.TB, srv *httptest.Server, method, path, token string, body any, hk, hv string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(jsonString(body)))
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = strings.NewReader(jsonString(body))
+	}
+	req, err := http.NewRequest(method, srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(hk, hv)
+	if hk != "" {
+		req.Header.Set(hk, hv)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}

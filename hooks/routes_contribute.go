@@ -116,12 +116,8 @@ func contributeHandler(sim *Similarity, acc *accounts) func(e *core.RequestEvent
 		if err := readJSON(e, 8<<20, &req); err != nil {
 			return err
 		}
-		if len(req.Songs) == 0 {
-			return e.BadRequestError("Invalid request data.", fieldErr("songs", "validation_required", "songs is required: a list of up to 500 songs"))
-		}
-		if len(req.Songs) > MaxContribute {
-			return e.BadRequestError("Invalid request data.", fieldErr("songs", "validation_too_many",
-				fmt.Sprintf("songs has %d entries; at most %d per request", len(req.Songs), MaxContribute)))
+		if err := checkCount(e, "songs", len(req.Songs), MaxContribute); err != nil {
+			return err
 		}
 		if req.ReceiptSecret != "" {
 			if err := CheckSecret(req.ReceiptSecret); err != nil {

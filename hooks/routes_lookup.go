@@ -177,12 +177,8 @@ func lookupHandler(sim *Similarity) func(e *core.RequestEvent) error {
 		if err := readJSON(e, 2<<20, &req); err != nil {
 			return err
 		}
-		if len(req.Songs) == 0 {
-			return e.BadRequestError("Invalid request data.", fieldErr("songs", "validation_required", "songs is required: a list of up to 1000 songs"))
-		}
-		if len(req.Songs) > MaxLookup {
-			return e.BadRequestError("Invalid request data.", fieldErr("songs", "validation_too_many",
-				fmt.Sprintf("songs has %d entries; at most %d per request", len(req.Songs), MaxLookup)))
+		if err := checkCount(e, "songs", len(req.Songs), MaxLookup); err != nil {
+			return err
 		}
 		models, err := parseModels(req.Embeddings)
 		if err != nil {
