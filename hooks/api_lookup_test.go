@@ -15,6 +15,11 @@ import (
 // vector), an MBID-only-known song and an ISRC-only-known song.
 func catalog(t testing.TB) *tests.TestApp {
 	app := newTestApp(t)
+	seedCatalog(t, app)
+	return app
+}
+
+func seedCatalog(t testing.TB, app *tests.TestApp) {
 	score, _ := app.FindCollectionByNameOrId("score")
 	emb, _ := app.FindCollectionByNameOrId("embedding")
 	save := func(col string, data map[string]any) {
@@ -44,7 +49,6 @@ func catalog(t testing.TB) *tests.TestApp {
 	for i := range 6 {
 		save("embedding", map[string]any{"artist": fmt.Sprintf("Neighbour %d", i), "title": "Song", "embedding": testVector(200, float64(10+i))})
 	}
-	return app
 }
 
 func lookupBody(songs ...map[string]any) *strings.Reader {

@@ -212,3 +212,29 @@ func toF32(v []float64) []float32 {
 	}
 	return out
 }
+
+// TestSimilarApprox: the approximate mode is off unless the server enables
+// it, and then re-ranks exactly (the same answer on a small catalog).
+func TestSimilarApprox(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{false, true} {
+		app := catalog(t)
+		if on {
+			app.Cleanup()
+			app = newTestApp(t, func(c *hooks.Config) { c.ApproxSimilar = true })
+			seedCatalog(t, app)
+		}
+		srv := serve(t, app)
+		q := map[string]any{"vector": testVector(200, 12), "k": 3}
+		_, exact := call(t, srv, http.MethodPost, "/api/songcommons/similar", "", q)
+		q["approx"] = true
+		code, approx := call(t, srv, http.MethodPost, "/api/songcommons/similar", "", q)
+		if code != 200 || approx["approx"] != on {
+			t.Fatalf("approx enabled=%v: %d %v", on, code, approx)
+		}
+		if jsonString(exact["results"]) != jsonString(approx["results"]) {
+			t.Fatalf("approx answer differs on a small catalog:\n%v\n%v", exact["results"], approx["results"])
+		}
+		app.Cleanup()
+	}
+}

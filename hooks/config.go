@@ -50,6 +50,12 @@ type Config struct {
 	BackupCron string
 	BackupKeep int
 
+	// ApproxSimilar builds the 1-bit sketches that let /similar answer
+	// approximate queries ("approx": true) about twice as fast, with exact
+	// re-ranking (SONGCOMMONS_SIMILAR_APPROX=on; off by default: recall was
+	// measured on synthetic data only, see vectors/BENCH_NOTES.md).
+	ApproxSimilar bool
+
 	// Quiet keeps start-up notices off the console (tests).
 	Quiet bool
 }
@@ -108,6 +114,9 @@ func configFrom(getenv func(string) string) (Config, error) {
 		default:
 			return c, fmt.Errorf("SONGCOMMONS_RATE_LIMITS=%q: use on or off", v)
 		}
+	}
+	if v := strings.ToLower(strings.TrimSpace(getenv("SONGCOMMONS_SIMILAR_APPROX"))); v != "" {
+		c.ApproxSimilar = v == "on" || v == "true" || v == "1"
 	}
 	if v := strings.TrimSpace(getenv("SONGCOMMONS_BACKUP_CRON")); v != "" {
 		if strings.EqualFold(v, "off") {

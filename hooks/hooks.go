@@ -21,7 +21,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindReceipts(app)
 	bindSongs(app)
 	bindLogs(app, cfg)
-	bindSimilarity(app, sim)
+	bindSimilarity(app, cfg, sim)
 	acc := bindAccounts(app, cfg)
 	bindRoutes(app, cfg, sim, acc)
 	bindStatus(app, cfg, sim)

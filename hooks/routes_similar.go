@@ -32,6 +32,7 @@ type SimilarHit struct {
 }
 
 type similarRequest struct {
+	Approx  bool      `json:"approx"`
 	Vector  []float64 `json:"vector"`
 	Model   string    `json:"model"`
 	K       *int      `json:"k"`
@@ -115,7 +116,7 @@ func similarGetHandler(sim *Similarity) func(e *core.RequestEvent) error {
 		if !ok {
 			return e.NotFoundError(fmt.Sprintf("The song has no %s embedding yet.", m.Name), nil)
 		}
-		return answerSimilar(e, ix, m.Name, v, k, map[string]bool{key: true})
+		return answerSimilar(e, ix, m.Name, v, k, map[string]bool{key: true}, q.Get("approx") == "true" || q.Get("approx") == "1")
 	}
 }
 
@@ -164,12 +165,21 @@ func similarPostHandler(sim *Similarity) func(e *core.RequestEvent) error {
 		for _, x := range req.Exclude {
 			ex[x] = true
 		}
-		return answerSimilar(e, sim.Index(m.Name), m.Name, v, k, ex)
+		return answerSimilar(e, sim.Index(m.Name), m.Name, v, k, ex, req.Approx)
 	}
 }
 
-func answerSimilar(e *core.RequestEvent, ix vectors.Searcher, model string, v []float32, k int, exclude map[string]bool) error {
-	hits, err := ix.Search(v, k, func(id string) bool { return exclude[id] })
+// answerSimilar runs the query: exact by default; approximate (1-bit
+// sketch scan, exact re-rank) when asked and enabled on this server.
+func answerSimilar(e *core.RequestEvent, ix *vectors.Index, model string, v []float32, k int, exclude map[string]bool, approx bool) error {
+	approx = approx && ix.ApproxEnabled()
+	var hits []vectors.Hit
+	var err error
+	if approx {
+		hits, err = ix.SearchApprox(v, k, vectors.DefaultRerank(ix.Len(), k), func(id string) bool { return exclude[id] })
+	} else {
+		hits, err = ix.Search(v, k, func(id string) bool { return exclude[id] })
+	}
 	if err != nil {
 		return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_invalid_embedding", err.Error()))
 	}
@@ -189,5 +199,5 @@ func answerSimilar(e *core.RequestEvent, ix vectors.Searcher, model string, v []
 		}
 		out = append(out, s)
 	}
-	return e.JSON(http.StatusOK, map[string]any{"model": model, "k": k, "results": out})
+	return e.JSON(http.StatusOK, map[string]any{"model": model, "k": k, "approx": approx, "results": out})
 }

@@ -127,11 +127,16 @@ func (s *Similarity) Sizes() map[string]int {
 // in step with committed changes (record API, batch, dashboard deletes,
 // receipts): the After*Success hooks run only after the transaction
 // commits, so a rolled-back batch never reaches the index.
-func bindSimilarity(app core.App, sim *Similarity) {
+func bindSimilarity(app core.App, cfg Config, sim *Similarity) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		start := time.Now()
 		if err := sim.Load(se.App); err != nil {
 			return err
+		}
+		if cfg.ApproxSimilar {
+			for _, ix := range sim.byModel {
+				ix.EnableApprox()
+			}
 		}
 		se.App.Logger().Info("songcommons: similarity index ready", slog.Any("songs", sim.Sizes()), slog.Duration("took", time.Since(start)))
 		return se.Next()
