@@ -81,6 +81,21 @@ func uploads(t testing.TB, call2 func(method, path string, body any) (int, map[s
 	}
 }
 
+// bulk uploads 10 songs through /contribute with a receipt, and returns
+// the receipt rows.
+func bulk(t testing.TB, call2 func(method, path string, body any) (int, map[string]any), artist, secret string) []any {
+	t.Helper()
+	songs := contributeSongs(10)
+	for _, s := range songs {
+		s["artist"] = artist
+	}
+	code, out := call2(http.MethodPost, "/api/songcommons/contribute", map[string]any{"songs": songs, "receipt_secret": secret})
+	if code != 200 {
+		t.Fatalf("contribute: %d %v", code, out)
+	}
+	return out["receipt"].(map[string]any)["rows"].([]any)
+}
+
 // TestNoAttribution is the promise of the service: two users contribute;
 // then nothing in data.db or auxiliary.db (columns, other tables, request
 // logs, rowid order) leads from a contributed row to either account.
@@ -99,8 +114,33 @@ func TestNoAttribution(t *testing.T) {
 	const aliceArtist, bobArtist = "Alicia Zebrafinch", "Bobby Quokkaband"
 	// alice uploads everything first, then bob: the order of the requests is
 	// as revealing as it can be
-	uploads(t, as(tokenFor(t, aliceID)), aliceArtist, 20)
-	uploads(t, as(tokenFor(t, bobID)), bobArtist, 20)
+	alice, bob := as(tokenFor(t, aliceID)), as(tokenFor(t, bobID))
+	uploads(t, alice, aliceArtist, 20)
+	receiptA := bulk(t, alice, aliceArtist, "alice-secret-0123456789abcdef")
+	uploads(t, bob, bobArtist, 20)
+	bulk(t, bob, bobArtist, "bob-secret-0123456789abcdef")
+	// the rest of a realistic day: consent renewed, data downloaded, a row
+	// erased by receipt, a privacy request, lookups, the quota flush
+	for _, u := range []func(string, string, any) (int, map[string]any){alice, bob} {
+		if code, out := u(http.MethodPost, "/api/songcommons/me/consent", map[string]any{"accept": true, "version": 1}); code != 200 {
+			t.Fatalf("consent: %d %v", code, out)
+		}
+		if code, _ := u(http.MethodGet, "/api/songcommons/me", nil); code != 200 {
+			t.Fatal(code)
+		}
+		if code, _ := u(http.MethodPost, "/api/songcommons/lookup", map[string]any{"songs": []any{
+			map[string]any{"artist": aliceArtist, "title": "Single 0"}, map[string]any{"artist": bobArtist, "title": "Single 1"}}}); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/receipts/delete", "", map[string]any{
+		"secret": "alice-secret-0123456789abcdef", "rows": receiptA[:1]}); code != 200 || out["deleted"] != 1.0 {
+		t.Fatalf("receipt delete: %d %v", code, out)
+	}
+	if code, _ := bob(http.MethodPost, "/api/songcommons/privacy-requests", map[string]any{"text": "Please tell me what you hold", "contact": "bob@mail.example"}); code != 201 {
+		t.Fatal(code)
+	}
+	runJob(t, app, "songcommonsQuotaFlush")
 	// both look songs up the way sync clients do (artist names in the query)
 	for _, a := range []string{aliceArtist, bobArtist} {
 		q := url.Values{"filter": {fmt.Sprintf(`artist="%s"`, a)}, "perPage": {"500"}}
@@ -124,8 +164,27 @@ func TestNoAttribution(t *testing.T) {
 			owner[r.ID] = r.Artist
 		}
 	}
-	if want := 2*(2+20+20) + 2*(2+20); len(owner) != want {
+	// per user: score 2 + 20 + 10 (alice: one erased), embedding 20 + 10, songs 32
+	if want := (2*32 - 1) + 2*30 + 2*32; len(owner) != want {
 		t.Fatalf("%d contributed and derived rows, want %d", len(owner), want)
+	}
+
+	// receipt tags are distinct and appear nowhere but on their row
+	tags := map[string]bool{}
+	for _, tbl := range []string{"score", "embedding"} {
+		var ts []string
+		if err := app.DB().NewQuery("SELECT receipt FROM " + tbl + " WHERE receipt != ''").Column(&ts); err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range ts {
+			if tags[tag] {
+				t.Fatalf("two rows share the receipt tag %s", tag)
+			}
+			tags[tag] = true
+		}
+	}
+	if len(tags) != 2*20-1 { // 10 songs × (score + embedding) per user, one row erased
+		t.Fatalf("%d receipt tags, want %d", len(tags), 2*20-1)
 	}
 
 	// everything that identifies an account
@@ -165,6 +224,11 @@ func TestNoAttribution(t *testing.T) {
 		}
 		// no other table may point at a contributed row or repeat its content
 		for c, v := range r.values {
+			for tag := range tags {
+				if strings.Contains(v, tag) {
+					t.Errorf("%s %s.%s holds a receipt tag", r.db, r.table, c)
+				}
+			}
 			for id := range owner {
 				if strings.Contains(v, id) {
 					t.Errorf("%s %s.%s refers to contributed row %s: %.200q", r.db, r.table, c, id, v)
