@@ -1,0 +1,161 @@
+// Package dataset dumps and loads the whole songcommons dataset: the
+// GET /api/songcommons/export route and the `export` and `import`
+// commands.
+//
+// A dump holds contributions, not songs: one line per contributed row.
+// A score row is a line with the score fields; an embedding row is a line
+// with its identity fields and "embeddings":{model:vector}. Both are in
+// the shape of a /api/songcommons/contribute song, so a dump line can be
+// sent back to /contribute as is, and importing a dump stores exactly the
+// rows it lists: export → import → export gives the same bytes. A dump
+// holds no ids, receipt tags, rowids or the hidden vec column, and its
+// order (song key, then content) says nothing about when or how rows came.
+package dataset
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/hooks"
+)
+
+// MaxConcurrentExports bounds the exports the server streams at once: each
+// one reads the whole dataset.
+const MaxConcurrentExports = 2
+
+// Register binds the export route to app and, when app is the PocketBase
+// command-line app, adds the export and import commands. cfg decides who
+// may read the dump (SONGCOMMONS_PUBLIC_READ), as for every dataset read.
+func Register(app core.App, cfg hooks.Config) {
+	bindExportRoute(app, cfg)
+	if pb, ok := app.(*pocketbase.PocketBase); ok {
+		pb.RootCmd.AddCommand(NewExportCmd(app), NewImportCmd(app))
+	}
+}
+
+func bindExportRoute(app core.App, cfg hooks.Config) {
+	slots := make(chan struct{}, MaxConcurrentExports)
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.GET("/api/songcommons/export", func(e *core.RequestEvent) error {
+			if !cfg.PublicRead && e.Auth == nil {
+				return e.UnauthorizedError(hooks.ReadSignInMessage, nil)
+			}
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			default:
+				e.Response.Header().Set("Retry-After", "60")
+				return e.TooManyRequestsError("Exports of the whole dataset are running already: try again in a minute.", nil)
+			}
+			return exportHandler(e)
+		})
+		return se.Next()
+	})
+}
+
+// exportHandler streams the dump: ?format=jsonl (default) or csv. The
+// body is gzip-encoded (Content-Encoding) when the client accepts it;
+// ?gzip=true sends a .gz file instead (for browsers, which would decode
+// a Content-Encoding).
+func exportHandler(e *core.RequestEvent) error {
+	q := e.Request.URL.Query()
+	f, err := ParseFormat(q.Get("format"))
+	if err != nil {
+		return e.BadRequestError("Invalid request data.", validation.Errors{
+			"format": validation.NewError("validation_invalid_value", err.Error()),
+		})
+	}
+	gzFile := false
+	if v := q.Get("gzip"); v != "" {
+		if gzFile, err = strconv.ParseBool(v); err != nil {
+			return e.BadRequestError("Invalid request data.", validation.Errors{
+				"gzip": validation.NewError("validation_invalid_value", "gzip must be true or false"),
+			})
+		}
+	}
+	gzEncoding := !gzFile && acceptsGzip(e.Request.Header.Get("Accept-Encoding"))
+
+	name := "songcommons-" + time.Now().UTC().Format("2006-01-02") + "." + string(f)
+	h := e.Response.Header()
+	switch f {
+	case CSV:
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+	default:
+		h.Set("Content-Type", "application/x-ndjson; charset=utf-8")
+	}
+	if gzFile {
+		name += ".gz"
+		h.Set("Content-Type", "application/gzip")
+	}
+	if gzEncoding {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+
+	// the whole dataset takes longer than the server's write timeout
+	_ = http.NewResponseController(e.Response).SetWriteDeadline(time.Time{})
+	e.Response.WriteHeader(http.StatusOK)
+
+	var zw *gzip.Writer
+	var out io.Writer = e.Response
+	if gzFile || gzEncoding {
+		zw, _ = gzip.NewWriterLevel(e.Response, gzip.DefaultCompression)
+		out = zw
+	}
+	_, err = Export(e.Request.Context(), e.App, out, f, nil)
+	if err == nil && zw != nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		// the status is sent: abort the response, so that the client sees
+		// a broken transfer, never a dump that looks complete
+		if !errors.Is(err, e.Request.Context().Err()) {
+			e.App.Logger().Error("songcommons: export failed", "error", err.Error())
+		}
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip (or x-gzip, or *)
+// without q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "x-gzip" && name != "*" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if q > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dateName is the default file name of a dump made today.
+func dateName(f Format) string {
+	return fmt.Sprintf("songcommons-%s.%s", time.Now().UTC().Format("2006-01-02"), f)
+}

@@ -1,0 +1,334 @@
+package dataset
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// The dump is ordered by song key, then by content: nothing in it follows
+// the rows' ids, rowids or insertion order, and the same rows always give
+// the same bytes. Ids, receipt tags and the hidden vec column are never
+// read. {{where}} selects one page of song keys.
+const (
+	scoreQuery = "SELECT song_key, artist, title, tempo, key, scale, mood_vector, energy, other_features," +
+		" album, duration, mbid, isrc, analyzer FROM score WHERE {{where}}" +
+		" ORDER BY song_key, artist, title, album, duration, mbid, isrc, analyzer," +
+		" tempo, key, scale, energy, mood_vector, other_features"
+	embeddingQuery = "SELECT song_key, artist, title, album, duration, mbid, isrc, analyzer, model, embedding" +
+		" FROM embedding WHERE {{where}}" +
+		" ORDER BY song_key, model, artist, title, album, duration, mbid, isrc, analyzer, embedding"
+)
+
+// PageSongs is how many songs an export reads per read transaction. Each
+// page is a consistent snapshot of its songs; between pages the database
+// is free, so a slow download never holds a snapshot (and the WAL) for
+// long.
+const PageSongs = 1000
+
+// ExportStats counts the rows an export wrote.
+type ExportStats struct {
+	Score     int64 `json:"score"`
+	Embedding int64 `json:"embedding"`
+}
+
+// Rows is the number of rows (lines) written.
+func (s ExportStats) Rows() int64 { return s.Score + s.Embedding }
+
+// CountRows returns how many rows an export of format f writes.
+func CountRows(app core.App, f Format) (int64, error) {
+	tables := []string{"score", "embedding"}
+	if f == CSV {
+		tables = tables[:1]
+	}
+	var total int64
+	for _, t := range tables {
+		var n int64
+		if err := app.ConcurrentDB().NewQuery("SELECT COUNT(*) FROM {{" + t + "}}").Row(&n); err != nil {
+			return 0, fmt.Errorf("counting %s rows: %w", t, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Export writes the whole dataset to w in format f, in constant memory:
+// it streams the rows through a buffer, reading PageSongs songs per read
+// transaction (a song's rows always come from one snapshot). progress,
+// when not nil, is called with the number of rows written so far, every
+// few thousand rows and at the end.
+func Export(ctx context.Context, app core.App, w io.Writer, f Format, progress func(rows int64)) (ExportStats, error) {
+	return export(ctx, app, w, f, progress, PageSongs)
+}
+
+func export(ctx context.Context, app core.App, w io.Writer, f Format, progress func(rows int64), pageSongs int) (ExportStats, error) {
+	var st ExportStats
+	bw := bufio.NewWriterSize(w, 256<<10)
+	report := func() {
+		if progress != nil {
+			progress(st.Rows())
+		}
+	}
+	var cw *csv.Writer
+	if f == CSV {
+		cw = csv.NewWriter(bw)
+		if err := cw.Write(scoreFields); err != nil {
+			return st, err
+		}
+	}
+	p := page{first: true, size: pageSongs}
+	for {
+		if err := p.next(ctx, app); err != nil {
+			return st, err
+		}
+		err := readSnapshot(ctx, app, func(db dbx.Builder) error {
+			if f == CSV {
+				return exportCSV(ctx, db, p, cw, &st, report)
+			}
+			return exportJSONL(ctx, db, p, bw, &st, report)
+		})
+		if err != nil {
+			return st, err
+		}
+		if p.last {
+			break
+		}
+	}
+	if cw != nil {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return st, err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return st, err
+	}
+	report()
+	return st, nil
+}
+
+// page is a range of song keys: (lower, upper], without a lower bound on
+// the first page and without an upper bound on the last. The ranges of an
+// export follow each other, so every row is in exactly one page.
+type page struct {
+	size         int
+	first, last  bool
+	lower, upper string
+	bounded      bool // upper is set
+}
+
+// next moves to the next p.size songs (the songs table has one row per
+// song key, indexed).
+func (p *page) next(ctx context.Context, app core.App) error {
+	if p.bounded {
+		p.lower, p.first = p.upper, false
+	}
+	q := "SELECT song_key FROM songs ORDER BY song_key LIMIT 1 OFFSET {:n}"
+	if !p.first {
+		q = "SELECT song_key FROM songs WHERE song_key > {:lo} ORDER BY song_key LIMIT 1 OFFSET {:n}"
+	}
+	var keys []string
+	if err := app.ConcurrentDB().NewQuery(q).WithContext(ctx).
+		Bind(dbx.Params{"lo": p.lower, "n": max(p.size, 1) - 1}).Column(&keys); err != nil {
+		return fmt.Errorf("paging the export: %w", err)
+	}
+	if len(keys) == 0 {
+		p.last = true
+	} else {
+		p.upper, p.bounded = keys[0], true
+	}
+	return nil
+}
+
+// where is the page's condition on song_key.
+func (p page) where() (string, dbx.Params) {
+	// (song_key >= '' is every key; written out, it keeps SQLite on the
+	// song_key index instead of sorting a whole table)
+	switch {
+	case p.first && p.last:
+		return "song_key >= ''", nil
+	case p.first:
+		return "song_key >= '' AND song_key <= {:hi}", dbx.Params{"hi": p.upper}
+	case p.last:
+		return "song_key > {:lo}", dbx.Params{"lo": p.lower}
+	}
+	return "song_key > {:lo} AND song_key <= {:hi}", dbx.Params{"lo": p.lower, "hi": p.upper}
+}
+
+// readSnapshot runs read in a read transaction on the concurrent (read)
+// pool, so that the score and embedding cursors of a page see the same
+// state of the data.
+func readSnapshot(ctx context.Context, app core.App, read func(dbx.Builder) error) error {
+	b := app.ConcurrentDB()
+	db, ok := b.(*dbx.DB)
+	if !ok { // already inside a transaction
+		return read(b)
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("starting an export transaction: %w", err)
+	}
+	defer tx.Rollback()
+	return read(tx)
+}
+
+// scoreCursor reads score rows in dump order.
+type scoreCursor struct {
+	rows *dbx.Rows
+	row  scoreRow
+	ok   bool
+	err  error
+	ns   [11]sql.NullString
+	nf   [3]sql.NullFloat64
+}
+
+func openScores(ctx context.Context, db dbx.Builder, p page) (*scoreCursor, error) {
+	where, params := p.where()
+	rows, err := db.NewQuery(strings.Replace(scoreQuery, "{{where}}", where, 1)).Bind(params).WithContext(ctx).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("reading score rows: %w", err)
+	}
+	c := &scoreCursor{rows: rows}
+	c.next()
+	return c, c.err
+}
+
+func (c *scoreCursor) next() {
+	c.ok = false
+	if c.err != nil || !c.rows.Next() {
+		if c.err == nil {
+			c.err = c.rows.Err()
+		}
+		return
+	}
+	ns, nf := &c.ns, &c.nf
+	if err := c.rows.Scan(&ns[0], &ns[1], &ns[2], &nf[0], &ns[3], &ns[4], &ns[5], &nf[1], &ns[6],
+		&ns[7], &nf[2], &ns[8], &ns[9], &ns[10]); err != nil {
+		c.err = fmt.Errorf("reading a score row: %w", err)
+		return
+	}
+	c.row = scoreRow{SongKey: ns[0].String, Artist: ns[1].String, Title: ns[2].String, Tempo: nf[0].Float64,
+		Key: ns[3].String, Scale: ns[4].String, MoodVector: ns[5].String, Energy: nf[1].Float64,
+		OtherFeatures: ns[6].String, Album: ns[7].String, Duration: nf[2].Float64, MBID: ns[8].String,
+		ISRC: ns[9].String, Analyzer: ns[10].String}
+	c.ok = true
+}
+
+func (c *scoreCursor) close() { _ = c.rows.Close() }
+
+// embeddingCursor reads embedding rows in dump order.
+type embeddingCursor struct {
+	rows *dbx.Rows
+	row  embeddingRow
+	ok   bool
+	err  error
+	ns   [9]sql.NullString
+	nf   sql.NullFloat64
+}
+
+func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*embeddingCursor, error) {
+	where, params := p.where()
+	rows, err := db.NewQuery(strings.Replace(embeddingQuery, "{{where}}", where, 1)).Bind(params).WithContext(ctx).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("reading embedding rows: %w", err)
+	}
+	c := &embeddingCursor{rows: rows}
+	c.next()
+	return c, c.err
+}
+
+func (c *embeddingCursor) next() {
+	c.ok = false
+	if c.err != nil || !c.rows.Next() {
+		if c.err == nil {
+			c.err = c.rows.Err()
+		}
+		return
+	}
+	ns := &c.ns
+	if err := c.rows.Scan(&ns[0], &ns[1], &ns[2], &ns[3], &c.nf, &ns[4], &ns[5], &ns[6], &ns[7], &ns[8]); err != nil {
+		c.err = fmt.Errorf("reading an embedding row: %w", err)
+		return
+	}
+	c.row = embeddingRow{SongKey: ns[0].String, Artist: ns[1].String, Title: ns[2].String, Album: ns[3].String,
+		Duration: c.nf.Float64, MBID: ns[4].String, ISRC: ns[5].String, Analyzer: ns[6].String,
+		Model: ns[7].String, Vector: ns[8].String}
+	c.ok = true
+}
+
+func (c *embeddingCursor) close() { _ = c.rows.Close() }
+
+// progressEvery is how many rows pass between two progress calls.
+const progressEvery = 4096
+
+// exportJSONL merges the two ordered cursors: for each song key, its score
+// rows, then its embedding rows.
+func exportJSONL(ctx context.Context, db dbx.Builder, p page, w *bufio.Writer, st *ExportStats, report func()) error {
+	sc, err := openScores(ctx, db, p)
+	if err != nil {
+		return err
+	}
+	defer sc.close()
+	ec, err := openEmbeddings(ctx, db, p)
+	if err != nil {
+		return err
+	}
+	defer ec.close()
+
+	buf := make([]byte, 0, 8<<10)
+	for sc.ok || ec.ok {
+		if sc.ok && (!ec.ok || sc.row.SongKey <= ec.row.SongKey) {
+			buf = appendScoreJSON(buf[:0], &sc.row)
+			st.Score++
+			sc.next()
+		} else {
+			buf = appendEmbeddingJSON(buf[:0], &ec.row)
+			st.Embedding++
+			ec.next()
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		if st.Rows()%progressEvery == 0 {
+			report()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if sc.err != nil {
+		return sc.err
+	}
+	return ec.err
+}
+
+// exportCSV writes the score rows of a page as CSV records.
+func exportCSV(ctx context.Context, db dbx.Builder, p page, cw *csv.Writer, st *ExportStats, report func()) error {
+	sc, err := openScores(ctx, db, p)
+	if err != nil {
+		return err
+	}
+	defer sc.close()
+	rec := make([]string, 0, len(scoreFields))
+	for ; sc.ok; sc.next() {
+		rec = scoreCSV(&sc.row, rec)
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+		st.Score++
+		if st.Score%progressEvery == 0 {
+			report()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return sc.err
+}

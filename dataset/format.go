@@ -1,0 +1,275 @@
+package dataset
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"songcommons/songdata"
+)
+
+// Format is the layout of a dump.
+type Format string
+
+// The dump formats.
+const (
+	// JSONL is the whole dataset: one JSON object per line, one line per
+	// contributed row (score or embedding), each in the shape of a
+	// /api/songcommons/contribute song.
+	JSONL Format = "jsonl"
+	// CSV is the score rows only, with a header row (RFC 4180).
+	CSV Format = "csv"
+)
+
+// ParseFormat reads a --format / ?format= value ("" = JSONL).
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "jsonl", "ndjson", "json":
+		return JSONL, nil
+	case "csv":
+		return CSV, nil
+	}
+	return "", fmt.Errorf("unknown format %q: use jsonl or csv", s)
+}
+
+// FormatOfPath guesses the format of a file from its name: .csv or
+// .csv.gz is CSV, anything else JSONL.
+func FormatOfPath(path string) Format {
+	p := strings.ToLower(strings.TrimSuffix(strings.ToLower(path), ".gz"))
+	if filepath.Ext(p) == ".csv" {
+		return CSV
+	}
+	return JSONL
+}
+
+// scoreFields are the columns of a score row in dump order: the fields of
+// a /contribute song. This is also the CSV header.
+var scoreFields = []string{"artist", "title", "tempo", "key", "scale", "mood_vector", "energy",
+	"other_features", "album", "duration", "mbid", "isrc", "analyzer"}
+
+// identityFields are the identity columns an embedding line carries.
+var identityFields = []string{"artist", "title", "album", "duration", "mbid", "isrc", "analyzer"}
+
+// numericFields are the fields written (and read back, in CSV) as numbers.
+var numericFields = map[string]bool{"tempo": true, "energy": true, "duration": true}
+
+// scoreRow is one stored score row, as dumped. SongKey orders the dump and
+// is never written (import recomputes it from artist and title).
+type scoreRow struct {
+	SongKey       string
+	Artist        string
+	Title         string
+	Tempo         float64
+	Key           string
+	Scale         string
+	MoodVector    string
+	Energy        float64
+	OtherFeatures string
+	Album         string
+	Duration      float64
+	MBID          string
+	ISRC          string
+	Analyzer      string
+}
+
+// embeddingRow is one stored embedding row, as dumped. Vector is the
+// stored JSON array (float32 values in their shortest exact form).
+type embeddingRow struct {
+	SongKey  string
+	Artist   string
+	Title    string
+	Album    string
+	Duration float64
+	MBID     string
+	ISRC     string
+	Analyzer string
+	Model    string
+	Vector   string
+}
+
+// appendScoreJSON writes a score row as one JSON line (with its "\n").
+func appendScoreJSON(b []byte, r *scoreRow) []byte {
+	b = append(b, `{"artist":`...)
+	b = appendJSONString(b, r.Artist)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, r.Title)
+	b = append(b, `,"tempo":`...)
+	b = appendJSONNumber(b, r.Tempo)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, r.Key)
+	b = append(b, `,"scale":`...)
+	b = appendJSONString(b, r.Scale)
+	b = append(b, `,"mood_vector":`...)
+	b = appendJSONString(b, r.MoodVector)
+	b = append(b, `,"energy":`...)
+	b = appendJSONNumber(b, r.Energy)
+	b = append(b, `,"other_features":`...)
+	b = appendJSONString(b, r.OtherFeatures)
+	b = appendIdentityJSON(b, r.Album, r.Duration, r.MBID, r.ISRC, r.Analyzer)
+	return append(b, "}\n"...)
+}
+
+// appendEmbeddingJSON writes an embedding row as one JSON line: its
+// identity and "embeddings":{model:vector}, as a /contribute song.
+func appendEmbeddingJSON(b []byte, r *embeddingRow) []byte {
+	b = append(b, `{"artist":`...)
+	b = appendJSONString(b, r.Artist)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, r.Title)
+	b = appendIdentityJSON(b, r.Album, r.Duration, r.MBID, r.ISRC, r.Analyzer)
+	b = append(b, `,"embeddings":{`...)
+	b = appendJSONString(b, r.Model)
+	b = append(b, ':')
+	b = appendVector(b, r.Vector)
+	return append(b, "}}\n"...)
+}
+
+func appendIdentityJSON(b []byte, album string, duration float64, mbid, isrc, analyzer string) []byte {
+	b = append(b, `,"album":`...)
+	b = appendJSONString(b, album)
+	b = append(b, `,"duration":`...)
+	b = appendJSONNumber(b, duration)
+	b = append(b, `,"mbid":`...)
+	b = appendJSONString(b, mbid)
+	b = append(b, `,"isrc":`...)
+	b = appendJSONString(b, isrc)
+	b = append(b, `,"analyzer":`...)
+	b = appendJSONString(b, analyzer)
+	return b
+}
+
+// appendVector writes a stored vector. Every write path stores it in
+// canonical form (songdata.VectorJSON), which is copied as is; anything
+// else (a row edited by hand in SQL) is put in canonical form first.
+func appendVector(b []byte, stored string) []byte {
+	if isCanonicalVector(stored) {
+		return append(b, stored...)
+	}
+	v, err := songdata.ParseVector(stored)
+	if err != nil {
+		return append(b, "null"...) // rejected, with its reason, on import
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return append(b, songdata.VectorJSON(f)...)
+}
+
+// isCanonicalVector is a cheap check that s looks like VectorJSON's
+// output: a bracketed list of numbers without spaces.
+func isCanonicalVector(s string) bool {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == ',' || c == '-' || c == 'e' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONNumber writes a float64 as encoding/json does: the shortest
+// decimal form that reads back as the same value. Non-finite values (which
+// no write path stores) become null.
+func appendJSONNumber(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return appendNumber(b, f)
+}
+
+func appendNumber(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	fmtc := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		fmtc = 'e'
+	}
+	b = strconv.AppendFloat(b, f, fmtc, -1, 64)
+	if fmtc == 'e' { // 1e-07 → 1e-7
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// formatNumber is appendNumber for CSV cells (non-finite values: empty).
+func formatNumber(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return ""
+	}
+	return string(appendNumber(nil, f))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string. Only what JSON requires is
+// escaped (quote, backslash, control characters), plus U+2028/U+2029;
+// invalid UTF-8 (which validation never lets in) becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// scoreCSV returns the CSV cells of a score row, in scoreFields order.
+func scoreCSV(r *scoreRow, rec []string) []string {
+	return append(rec[:0], r.Artist, r.Title, formatNumber(r.Tempo), r.Key, r.Scale, r.MoodVector,
+		formatNumber(r.Energy), r.OtherFeatures, r.Album, formatNumber(r.Duration), r.MBID, r.ISRC, r.Analyzer)
+}
+
+// trimLine drops a line's end ("\n", "\r\n") and surrounding blanks.
+func trimLine(b []byte) []byte {
+	return bytes.TrimSpace(b)
+}

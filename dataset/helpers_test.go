@@ -1,0 +1,265 @@
+package dataset_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+
+	"songcommons/dataset"
+	"songcommons/hooks"
+	_ "songcommons/migrations"
+)
+
+// receiptSecret tags the seeded rows, so that tests can check that no
+// receipt tag leaves the server.
+const receiptSecret = "dataset-test-receipt-secret-0123456789"
+
+// newTestApp is a fresh app on an empty data dir, with the songcommons
+// hooks and the dataset route registered.
+func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+	t.Helper()
+	app, err := tests.NewTestApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Cleanup)
+	cfg := hooks.Defaults()
+	cfg.Quiet = true
+	for _, e := range edits {
+		e(&cfg)
+	}
+	hooks.Register(app, cfg, nil)
+	dataset.Register(app, cfg)
+	return app
+}
+
+// seededApp is a test app holding the songs of seedSongs, stored through
+// both write paths: the bulk path (hooks.StoreContributions, as
+// /contribute) and PocketBase records (as the record API and dashboard).
+func seededApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+	t.Helper()
+	app := newTestApp(t, edits...)
+	seed(t, app)
+	return app
+}
+
+func seed(t testing.TB, app core.App) {
+	t.Helper()
+	cs, errs := hooks.CheckUpload(seedSongs(), "songs.")
+	if errs != nil {
+		t.Fatalf("seed songs do not validate: %v", errs)
+	}
+	if _, err := hooks.StoreContributions(app, nil, cs, receiptSecret); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []struct {
+		col  string
+		data map[string]any
+	}{
+		{"score", map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": 122.9, "key": "f#", "scale": "MINOR",
+			"mood_vector": "house:0.71, electronic:0.55", "energy": 0.61, "analyzer": "dashboard"}},
+		{"embedding", map[string]any{"artist": "Daft Punk", "title": "One More Time", "embedding": jsonVector(vector(200, 7)), "model": ""}},
+		{"embedding", map[string]any{"artist": "Only Vectors", "title": "Clap Song", "model": "clap", "embedding": vector(512, 8)}},
+	} {
+		col, err := app.FindCollectionByNameOrId(rec.col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := core.NewRecord(col)
+		r.Load(rec.data)
+		if err := app.Save(r); err != nil {
+			t.Fatalf("seeding a %s record: %v", rec.col, err)
+		}
+	}
+}
+
+// seedSongs are contributions with every kind of value a dump must carry
+// exactly: escapes, commas and quotes, non-ASCII text, U+2028, flats
+// (stored as sharps), unknown energy, identifiers, both models, a vector
+// sent as a JSON string, extreme float32 values, the same contribution
+// twice, several spellings of one song, score-only and vector-only songs.
+func seedSongs() []map[string]any {
+	songs := []map[string]any{
+		{"artist": "Daft Punk", "title": "One More Time", "tempo": 123.0, "key": "F#", "scale": "minor",
+			"mood_vector": "house:0.7,electronic:0.5", "energy": 0.6, "other_features": "danceable:0.93,happy:0.4",
+			"album": "Discovery", "duration": 320.4, "mbid": "5B11F4CE-A62D-471E-81FC-A69A8278C7DA", "isrc": "gb-dup-00-00001",
+			"analyzer": "audiomuse-ai/0.7", "embeddings": map[string]any{"musicnn": vector(200, 1), "clap": vector(512, 2)}},
+		{"artist": "daft punk", "title": "One more time!", "tempo": 61.5, "key": "Gb", "scale": "Minor",
+			"mood_vector": "house:0.6", "embeddings": map[string]any{"musicnn": vector(200, 3)}},
+		{"artist": `Say "Hi", \ Bye`, "title": "Commas, \"quotes\" and <tags> & more", "tempo": 99.99, "key": "Db", "scale": "major",
+			"album": "A, B \"C\"", "energy": nil, "other_features": "", "duration": 0.5},
+		{"artist": "Beyoncé feat. JAY-Z", "title": "Crazy in Love 🎵", "tempo": 99.0, "key": "D", "scale": "minor",
+			"mood_vector": "rnb:0.0000001,pop:1", "energy": 1000.0},
+		{"artist": "Line\u2028Separator", "title": "Para\u2029graph", "tempo": 0.001, "key": "B", "scale": "major"},
+		{"artist": "Strings", "title": "Legacy vector", "embeddings": map[string]any{"musicnn": jsonVector(vector(200, 4))}},
+		{"artist": "Extremes", "title": "Floats", "tempo": 400.0, "key": "Cb", "scale": "major",
+			"embeddings": map[string]any{"musicnn": extremeVector()}},
+	}
+	// the same contribution twice: a dump keeps both
+	twice := map[string]any{"artist": "Twice", "title": "Same", "tempo": 128.0, "key": "A", "scale": "minor",
+		"embeddings": map[string]any{"musicnn": vector(200, 5)}}
+	songs = append(songs, twice, twice)
+	for i := range 20 {
+		songs = append(songs, map[string]any{"artist": fmt.Sprintf("Artist %02d", i%6), "title": fmt.Sprintf("Song %02d", i),
+			"tempo": 80.0 + float64(i)*3.7, "key": []string{"C", "D#", "G", "A#"}[i%4], "scale": []string{"major", "minor"}[i%2],
+			"mood_vector": fmt.Sprintf("rock:%g,pop:%g", float64(i%10)/10, float64(i%7)/7), "energy": float64(i) / 20,
+			"embeddings": map[string]any{"musicnn": vector(200, float64(10+i))}})
+	}
+	return songs
+}
+
+// vector is a deterministic test vector with values of varied magnitude.
+func vector(n int, seed float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		x := math.Sin(seed*12.9898+float64(i)*78.233) * 43758.5453
+		v[i] = (x-math.Floor(x))*2 - 1
+		if i%17 == 0 {
+			v[i] *= 1e-3
+		}
+	}
+	return v
+}
+
+func extremeVector() []float64 {
+	v := vector(200, 99)
+	v[0], v[1], v[2], v[3] = math.MaxFloat32, -math.SmallestNonzeroFloat32, 1e-38, 3.4e38
+	v[4], v[5] = 0, 1.0/3
+	return v
+}
+
+func jsonVector(v []float64) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = fmt.Sprint(f)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// dump exports app to bytes.
+func dump(t testing.TB, app core.App, f dataset.Format) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := dataset.Export(context.Background(), app, &b, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// tableRows returns a table's rows as sorted strings, without the columns
+// that differ between two copies of the same data (ids, rowids, receipts).
+func tableRows(t testing.TB, app core.App, table string) []string {
+	t.Helper()
+	rows, err := app.DB().NewQuery("SELECT * FROM " + table).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i, c := range cols {
+			if c == "id" || c == "receipt" {
+				continue
+			}
+			fmt.Fprintf(&b, "%s=%v|", c, vals[i])
+		}
+		out = append(out, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func countRows(t testing.TB, app core.App, table string) int {
+	t.Helper()
+	var n int
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM " + table).Row(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// column returns all values of one column of a table.
+func column(t testing.TB, app core.App, table, col string) []string {
+	t.Helper()
+	var out []sql.NullString
+	if err := app.DB().NewQuery("SELECT " + col + " FROM " + table).Column(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := make([]string, 0, len(out))
+	for _, v := range out {
+		if v.String != "" {
+			s = append(s, v.String)
+		}
+	}
+	return s
+}
+
+// serve starts the app's router on a real HTTP server on 127.0.0.1.
+func serve(t testing.TB, app *tests.TestApp) *httptest.Server {
+	t.Helper()
+	r, err := apis.NewRouter(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := &core.ServeEvent{App: app, Router: r}
+	var srv *httptest.Server
+	err = app.OnServe().Trigger(se, func(e *core.ServeEvent) error {
+		mux, err := e.Router.BuildMux()
+		if err != nil {
+			return err
+		}
+		srv = httptest.NewServer(mux)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// userToken creates a contributor and returns an auth token.
+func userToken(t testing.TB, app core.App) string {
+	t.Helper()
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := core.NewRecord(users)
+	r.SetRandomPassword()
+	r.SetVerified(true)
+	if err := app.Save(r); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := r.NewAuthToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
