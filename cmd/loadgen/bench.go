@@ -1,0 +1,744 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// benchConfig bounds every scenario: a request count and a duration cap.
+type benchConfig struct {
+	URL       string
+	Token     string
+	Songs     int // seeded songs: lookups pick indexes in [0, Songs)
+	Scenarios []string
+	Runs      int
+	MaxDur    time.Duration // hard cap of any single measured loop
+
+	LookupRequests int
+	LookupSize     int
+	SimilarReqs    int
+	ContribReqs    int // per concurrency level and run
+	ContribSize    int
+	ContribConc    []int
+	BatchReqs      int // per concurrency level and run
+	BatchConc      []int
+
+	MixedClients  int
+	MixedDuration time.Duration
+	MixedUploads  int // pre-built upload bodies (500 songs each): upper bound of uploads
+	MixedRequests int // upper bound of all requests
+
+	PID      int    // server pid, for VmRSS/VmHWM and CPU (0 = unknown)
+	IDsOut   string // append acknowledged ids here ("table id" lines)
+	JSONOut  string // append one JSON result per scenario here
+	Floor    bool   // measure the memory-streaming floor for similar
+	Label    string // free text carried into the JSON results (e.g. "1M")
+	httpc    *http.Client
+	idsMu    sync.Mutex
+	idsFile  *os.File
+	ackedIDs int
+}
+
+// checkLoopback refuses any target but 127.0.0.1.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" || u.Port() == "" {
+		return fmt.Errorf("--url must be http://127.0.0.1:PORT (load only ever targets 127.0.0.1), got %q", raw)
+	}
+	return nil
+}
+
+func newHTTPClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if h, _, _ := net.SplitHostPort(addr); h != "127.0.0.1" {
+				return nil, fmt.Errorf("refusing to dial %s: 127.0.0.1 only", addr)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConns:        512,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+}
+
+// result of one request.
+type result struct {
+	status int
+	bytes  int64
+	took   time.Duration
+	body   []byte // kept only when asked
+	err    error
+}
+
+func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool) result {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.URL+path, rd)
+	if err != nil {
+		return result{err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth && c.Token != "" {
+		req.Header.Set("Authorization", c.Token)
+	}
+	t := time.Now()
+	res, err := c.httpc.Do(req)
+	if err != nil {
+		return result{err: err, took: time.Since(t)}
+	}
+	var r result
+	if keep || res.StatusCode >= 400 {
+		r.body, err = io.ReadAll(res.Body)
+		r.bytes = int64(len(r.body))
+	} else {
+		r.bytes, err = io.Copy(io.Discard, res.Body)
+	}
+	res.Body.Close()
+	r.took, r.status, r.err = time.Since(t), res.StatusCode, err
+	return r
+}
+
+// ---------- statistics ----------
+
+// Dist summarises latencies.
+type Dist struct {
+	N      int     `json:"n"`
+	Median float64 `json:"median_ms"`
+	P90    float64 `json:"p90_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+	Mean   float64 `json:"mean_ms"`
+}
+
+func dist(ds []time.Duration) Dist {
+	if len(ds) == 0 {
+		return Dist{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		i := int(p*float64(len(s)-1) + 0.5)
+		return ms(s[i])
+	}
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	return Dist{N: len(s), Median: q(0.5), P90: q(0.9), P99: q(0.99), Max: ms(s[len(s)-1]), Mean: ms(sum / time.Duration(len(s)))}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (d Dist) String() string {
+	return fmt.Sprintf("n=%d median %.1f ms, p90 %.1f, p99 %.1f, max %.1f", d.N, d.Median, d.P90, d.P99, d.Max)
+}
+
+// usage measures the CPU the server and this process used over a window.
+type usage struct {
+	t0          time.Time
+	srv0, self0 time.Duration
+	pid         int
+}
+
+func startUsage(pid int) usage {
+	return usage{time.Now(), cpuTime(pid), selfCPU(), pid}
+}
+
+// cores returns the average number of cores the server and the load
+// generator used since startUsage.
+func (u usage) cores() (server, client float64) {
+	w := time.Since(u.t0).Seconds()
+	return (cpuTime(u.pid) - u.srv0).Seconds() / w, (selfCPU() - u.self0).Seconds() / w
+}
+
+// emit appends a JSON result line.
+func (c *benchConfig) emit(scenario string, v any) {
+	if c.JSONOut == "" {
+		return
+	}
+	f, err := os.OpenFile(c.JSONOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	b, _ := json.Marshal(map[string]any{"scenario": scenario, "label": c.Label, "at": time.Now().UTC().Format(time.RFC3339), "result": v})
+	f.Write(append(b, '\n'))
+}
+
+// recordIDs writes acknowledged ids of an upload answer.
+func (c *benchConfig) recordIDs(body []byte) (int, error) {
+	var ans struct {
+		Accepted  int      `json:"accepted"`
+		Score     []string `json:"score"`
+		Embedding []string `json:"embedding"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return 0, err
+	}
+	c.idsMu.Lock()
+	defer c.idsMu.Unlock()
+	c.ackedIDs += len(ans.Score) + len(ans.Embedding)
+	if c.idsFile != nil {
+		var b bytes.Buffer
+		for _, id := range ans.Score {
+			b.WriteString("score " + id + "\n")
+		}
+		for _, id := range ans.Embedding {
+			b.WriteString("embedding " + id + "\n")
+		}
+		c.idsFile.Write(b.Bytes())
+	}
+	return ans.Accepted, nil
+}
+
+// ---------- request bodies (built before any timed loop) ----------
+
+func (c *benchConfig) lookupBody(r *mrand.Rand, withEmb bool) []byte {
+	songs := make([]map[string]string, c.LookupSize)
+	for i := range songs {
+		a, t := SongID(uint64(r.IntN(c.Songs)))
+		songs[i] = map[string]string{"artist": a, "title": t}
+	}
+	req := map[string]any{"songs": songs}
+	if withEmb {
+		req["embeddings"] = []string{"musicnn"}
+	}
+	b, _ := json.Marshal(req)
+	return b
+}
+
+func contributeBody(n int) []byte {
+	first := NextNew(n)
+	songs := make([]map[string]any, n)
+	for i := range songs {
+		songs[i] = MakeSong(first+uint64(i), 0).Map([]string{"musicnn"})
+	}
+	b, _ := json.Marshal(map[string]any{"songs": songs})
+	return b
+}
+
+// batchBody is the AudioMuse-AI sync client's /api/batch: per song an
+// embedding create (the vector as a JSON *string*, no model) then a score
+// create.
+func batchBody(songs int) []byte {
+	first := NextNew(songs)
+	reqs := make([]map[string]any, 0, 2*songs)
+	for i := range songs {
+		s := MakeSong(first+uint64(i), 0)
+		ej, _ := json.Marshal(s.Vector)
+		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/embedding/records",
+			"body": map[string]any{"artist": s.Artist, "title": s.Title, "embedding": string(ej)}})
+		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/score/records",
+			"body": map[string]any{"title": s.Title, "artist": s.Artist, "tempo": s.Tempo, "key": s.Key,
+				"scale": s.Scale, "mood_vector": s.MoodVector, "energy": s.Energy, "other_features": s.Other}})
+	}
+	b, _ := json.Marshal(map[string]any{"requests": reqs})
+	return b
+}
+
+func similarGetPath(r *mrand.Rand, songs int) string {
+	return "/api/songcommons/similar?model=musicnn&k=10&song=" + url.QueryEscape(SongKeyOf(uint64(r.IntN(songs))))
+}
+
+func similarPostBody() []byte {
+	s := MakeSong(NextNew(1), 0)
+	b, _ := json.Marshal(map[string]any{"vector": s.Vector, "model": "musicnn", "k": 10})
+	return b
+}
+
+// ---------- reference: the cost of a trivial round trip ----------
+
+func (c *benchConfig) healthRef(n int) Dist {
+	var ds []time.Duration
+	for range n {
+		r := c.do("GET", "/api/health", nil, false, false)
+		if r.err == nil && r.status == 200 {
+			ds = append(ds, r.took)
+		}
+	}
+	return dist(ds)
+}
+
+// ---------- scenarios ----------
+
+func runBench(c *benchConfig) error {
+	if err := checkLoopback(c.URL); err != nil {
+		return err
+	}
+	c.httpc = newHTTPClient()
+	if c.IDsOut != "" {
+		f, err := os.OpenFile(c.IDsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		c.idsFile = f
+	}
+	if c.Songs <= 0 {
+		return errors.New("--songs (the number of seeded songs) is required")
+	}
+	// sanity: the seeded songs are there
+	r := c.do("POST", "/api/songcommons/lookup", []byte(`{"songs":[{"artist":`+strconv.Quote(mustArtist(0))+`,"title":`+strconv.Quote(mustTitle(0))+`},{"artist":`+strconv.Quote(mustArtist(uint64(c.Songs-1)))+`,"title":`+strconv.Quote(mustTitle(uint64(c.Songs-1)))+`}]}`), false, true)
+	if r.err != nil || r.status != 200 || !bytes.Contains(r.body, []byte(`"found":2`)) {
+		return fmt.Errorf("the seeded songs 0 and %d are not both found (status %d, %v): %.300s", c.Songs-1, r.status, r.err, r.body)
+	}
+	for _, s := range c.Scenarios {
+		var err error
+		switch s {
+		case "lookup":
+			err = c.benchLookup()
+		case "similar":
+			err = c.benchSimilar()
+		case "contribute":
+			err = c.benchContribute()
+		case "batch":
+			err = c.benchBatch()
+		case "mixed":
+			err = c.benchMixed()
+		default:
+			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed)", s)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		if c.PID > 0 {
+			m := readMem(c.PID)
+			fmt.Printf("  server memory after %s: VmRSS %.0f MiB, VmHWM %.0f MiB\n", s, m.RSS, m.HWM)
+			c.emit(s+"/mem", m)
+		}
+	}
+	return nil
+}
+
+func mustArtist(i uint64) string { a, _ := SongID(i); return a }
+func mustTitle(i uint64) string  { _, t := SongID(i); return t }
+
+func (c *benchConfig) benchLookup() error {
+	fmt.Printf("== lookup: POST /api/songcommons/lookup, %d random existing songs, %d requests x %d runs, sequential\n", c.LookupSize, c.LookupRequests, c.Runs)
+	rng := mrand.New(mrand.NewPCG(1, uint64(time.Now().UnixNano())))
+	for _, withEmb := range []bool{false, true} {
+		name := "lookup"
+		if withEmb {
+			name = "lookup+embeddings"
+		}
+		var meds, p90s, p99s, ratios []float64
+		var size int64
+		var reqBytes int
+		for run := range c.Runs {
+			bodies := make([][]byte, c.LookupRequests)
+			for i := range bodies {
+				bodies[i] = c.lookupBody(rng, withEmb)
+			}
+			reqBytes = len(bodies[0])
+			// warm-up (not timed)
+			if r := c.do("POST", "/api/songcommons/lookup", bodies[0], false, true); r.err != nil || r.status != 200 {
+				return fmt.Errorf("warm-up: %d %v %.300s", r.status, r.err, r.body)
+			} else if !bytes.Contains(r.body, []byte(fmt.Sprintf(`"found":%d`, c.LookupSize))) {
+				return fmt.Errorf("warm-up: not all %d songs found: %.200s", c.LookupSize, r.body[max(0, len(r.body)-200):])
+			}
+			ref := c.healthRef(50)
+			u := startUsage(c.PID)
+			var ds []time.Duration
+			deadline := time.Now().Add(c.MaxDur)
+			for _, b := range bodies {
+				if time.Now().After(deadline) {
+					break
+				}
+				r := c.do("POST", "/api/songcommons/lookup", b, false, false)
+				if r.err != nil || r.status != 200 {
+					return fmt.Errorf("%d %v %.300s", r.status, r.err, r.body)
+				}
+				size = r.bytes
+				ds = append(ds, r.took)
+			}
+			sc, cc := u.cores()
+			d := dist(ds)
+			meds, p90s, p99s = append(meds, d.Median), append(p90s, d.P90), append(p99s, d.P99)
+			ratios = append(ratios, d.Median/ref.Median)
+			fmt.Printf("  %-18s run %d: %s; response %.1f KiB; health round trip %.2f ms (x%.0f); server %.2f cores, loadgen %.2f cores\n",
+				name, run+1, d, float64(size)/1024, ref.Median, d.Median/ref.Median, sc, cc)
+			c.emit(name, map[string]any{"run": run + 1, "dist": d, "response_bytes": size, "request_bytes": reqBytes, "health_ms": ref.Median, "server_cores": sc, "client_cores": cc})
+		}
+		fmt.Printf("  %-18s MEDIAN of %d runs: median %.1f ms, p90 %.1f, p99 %.1f (response %.1f KiB, request %.1f KiB)\n",
+			name, c.Runs, median(meds), median(p90s), median(p99s), float64(size)/1024, float64(reqBytes)/1024)
+		c.emit(name+"/summary", map[string]any{"median_ms": median(meds), "p90_ms": median(p90s), "p99_ms": median(p99s), "x_health": median(ratios), "response_bytes": size})
+	}
+	return nil
+}
+
+func (c *benchConfig) benchSimilar() error {
+	fmt.Printf("== similar: k=10, model musicnn, %d requests x %d runs each, sequential\n", c.SimilarReqs, c.Runs)
+	var fl floorResult
+	if c.Floor {
+		var st struct {
+			IndexSongs map[string]int `json:"indexSongs"`
+		}
+		r := c.do("GET", "/api/songcommons/status", nil, false, true)
+		_ = json.Unmarshal(r.body, &st)
+		fl = measureFloor(st.IndexSongs["musicnn"], dim, 5)
+		fmt.Printf("  reference (in the load generator, same run): %s\n", fl)
+		c.emit("similar/floor", fl)
+	}
+	rng := mrand.New(mrand.NewPCG(2, uint64(time.Now().UnixNano())))
+	for _, kind := range []string{"GET song", "POST vector"} {
+		var meds, p99s []float64
+		for run := range c.Runs {
+			type req struct {
+				path string
+				body []byte
+			}
+			reqs := make([]req, c.SimilarReqs)
+			for i := range reqs {
+				if kind == "GET song" {
+					reqs[i] = req{path: similarGetPath(rng, c.Songs)}
+				} else {
+					reqs[i] = req{path: "/api/songcommons/similar", body: similarPostBody()}
+				}
+			}
+			method := map[bool]string{true: "GET", false: "POST"}[kind == "GET song"]
+			if r := c.do(method, reqs[0].path, reqs[0].body, false, true); r.err != nil || r.status != 200 {
+				return fmt.Errorf("warm-up: %d %v %.300s", r.status, r.err, r.body)
+			}
+			u := startUsage(c.PID)
+			var ds []time.Duration
+			deadline := time.Now().Add(c.MaxDur)
+			for _, q := range reqs {
+				if time.Now().After(deadline) {
+					break
+				}
+				r := c.do(method, q.path, q.body, false, false)
+				if r.err != nil || r.status != 200 {
+					return fmt.Errorf("%d %v %.300s", r.status, r.err, r.body)
+				}
+				ds = append(ds, r.took)
+			}
+			sc, cc := u.cores()
+			d := dist(ds)
+			meds, p99s = append(meds, d.Median), append(p99s, d.P99)
+			extra := ""
+			if fl.StreamMS > 0 {
+				extra = fmt.Sprintf("; x%.2f the stream floor, x%.2f the in-process Search", d.Median/fl.StreamMS, d.Median/fl.SearchMS)
+			}
+			fmt.Printf("  %-12s run %d: %s%s; server %.2f cores, loadgen %.2f\n", kind, run+1, d, extra, sc, cc)
+			c.emit("similar "+kind, map[string]any{"run": run + 1, "dist": d, "server_cores": sc, "client_cores": cc})
+		}
+		fmt.Printf("  %-12s MEDIAN of %d runs: median %.1f ms, p99 %.1f ms\n", kind, c.Runs, median(meds), median(p99s))
+		c.emit("similar "+kind+"/summary", map[string]any{"median_ms": median(meds), "p99_ms": median(p99s), "floor": fl})
+	}
+	return nil
+}
+
+// ingest runs reqs bodies through path with conc clients; returns songs/s
+// and per-request latencies.
+func (c *benchConfig) ingest(path string, bodies [][]byte, songsPer int, conc int, parseIDs bool) (float64, Dist, error) {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var ds []time.Duration
+	var firstErr error
+	var songs atomic.Int64
+	deadline := time.Now().Add(c.MaxDur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if int(i) >= len(bodies) || time.Now().After(deadline) {
+					return
+				}
+				r := c.do("POST", path, bodies[i], true, parseIDs)
+				mu.Lock()
+				if r.err != nil || r.status != 200 {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("%d %v %.300s", r.status, r.err, r.body)
+					}
+					mu.Unlock()
+					return
+				}
+				ds = append(ds, r.took)
+				mu.Unlock()
+				if parseIDs {
+					if _, err := c.recordIDs(r.body); err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
+				}
+				songs.Add(int64(songsPer))
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	return float64(songs.Load()) / wall.Seconds(), dist(ds), firstErr
+}
+
+func (c *benchConfig) benchContribute() error {
+	fmt.Printf("== contribute: POST /api/songcommons/contribute, %d new songs (score + 200-d musicnn) per request, %d requests per level x %d runs\n", c.ContribSize, c.ContribReqs, c.Runs)
+	for _, conc := range c.ContribConc {
+		var rates []float64
+		var lat []float64
+		for run := range c.Runs {
+			bodies := make([][]byte, c.ContribReqs)
+			for i := range bodies {
+				bodies[i] = contributeBody(c.ContribSize)
+			}
+			u := startUsage(c.PID)
+			rate, d, err := c.ingest("/api/songcommons/contribute", bodies, c.ContribSize, conc, true)
+			if err != nil {
+				return err
+			}
+			sc, cc := u.cores()
+			rates, lat = append(rates, rate), append(lat, d.Median)
+			fmt.Printf("  %d client(s) run %d: %.0f songs/s; per request %s; body %.2f MiB; server %.2f cores, loadgen %.2f\n",
+				conc, run+1, rate, d, float64(len(bodies[0]))/(1<<20), sc, cc)
+			c.emit("contribute", map[string]any{"conc": conc, "run": run + 1, "songs_per_s": rate, "dist": d, "server_cores": sc, "client_cores": cc, "request_bytes": len(bodies[0])})
+		}
+		fmt.Printf("  %d client(s) MEDIAN of %d runs: %.0f songs/s (request median %.0f ms)\n", conc, c.Runs, median(rates), median(lat))
+		c.emit("contribute/summary", map[string]any{"conc": conc, "songs_per_s": median(rates), "request_median_ms": median(lat)})
+	}
+	return nil
+}
+
+func (c *benchConfig) benchBatch() error {
+	fmt.Printf("== batch: POST /api/batch, 50 sub-requests (25 songs: embedding as a JSON string + score), %d requests per level x %d runs\n", c.BatchReqs, c.Runs)
+	for _, conc := range c.BatchConc {
+		var rates, lat []float64
+		for run := range c.Runs {
+			bodies := make([][]byte, c.BatchReqs)
+			for i := range bodies {
+				bodies[i] = batchBody(25)
+			}
+			u := startUsage(c.PID)
+			rate, d, err := c.ingest("/api/batch", bodies, 25, conc, false)
+			if err != nil {
+				return err
+			}
+			sc, cc := u.cores()
+			rates, lat = append(rates, rate), append(lat, d.Median)
+			fmt.Printf("  %d client(s) run %d: %.0f songs/s; per request %s; server %.2f cores, loadgen %.2f\n", conc, run+1, rate, d, sc, cc)
+			c.emit("batch", map[string]any{"conc": conc, "run": run + 1, "songs_per_s": rate, "dist": d, "server_cores": sc, "client_cores": cc})
+		}
+		fmt.Printf("  %d client(s) MEDIAN of %d runs: %.0f songs/s (request median %.0f ms)\n", conc, c.Runs, median(rates), median(lat))
+		c.emit("batch/summary", map[string]any{"conc": conc, "songs_per_s": median(rates), "request_median_ms": median(lat)})
+	}
+	return nil
+}
+
+// benchMixed: MixedClients clients for MixedDuration, each looping over a
+// weighted mix: lookup of 1,000 songs (4), lookup with embeddings (1),
+// similar GET (2), similar POST (2), upload of 500 songs (1, while
+// pre-built bodies last).
+func (c *benchConfig) benchMixed() error {
+	fmt.Printf("== mixed: %d clients for %s (at most %d requests, %d uploads of %d songs)\n", c.MixedClients, c.MixedDuration, c.MixedRequests, c.MixedUploads, c.ContribSize)
+	rng := mrand.New(mrand.NewPCG(3, uint64(time.Now().UnixNano())))
+	t0 := time.Now()
+	uploads := make([][]byte, c.MixedUploads)
+	for i := range uploads {
+		uploads[i] = contributeBody(c.ContribSize)
+	}
+	lookups := make([][]byte, 48)
+	for i := range lookups {
+		lookups[i] = c.lookupBody(rng, false)
+	}
+	lookupsEmb := make([][]byte, 16)
+	for i := range lookupsEmb {
+		lookupsEmb[i] = c.lookupBody(rng, true)
+	}
+	vecs := make([][]byte, 256)
+	for i := range vecs {
+		vecs[i] = similarPostBody()
+	}
+	gets := make([]string, 256)
+	for i := range gets {
+		gets[i] = similarGetPath(rng, c.Songs)
+	}
+	fmt.Printf("  bodies built in %s (not timed)\n", time.Since(t0).Round(time.Millisecond))
+
+	routes := []string{"lookup", "lookup+emb", "similar GET", "similar POST", "contribute"}
+	weights := []int{4, 1, 2, 2, 1}
+	type stat struct {
+		ds            []time.Duration
+		s2, s4, s5, e int
+	}
+	stats := make([]stat, len(routes))
+	var mu sync.Mutex
+	var nextUpload, total atomic.Int64
+	var songsUp atomic.Int64
+	mem0 := readMem(c.PID)
+	u := startUsage(c.PID)
+	deadline := time.Now().Add(min(c.MixedDuration, c.MaxDur))
+	var hwmPeak float64
+	stopMem := make(chan struct{})
+	go func() { // sample RSS every 250 ms (VmHWM is the kernel's own peak)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopMem:
+				return
+			case <-t.C:
+				if m := readMem(c.PID); m.RSS > hwmPeak {
+					hwmPeak = m.RSS
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range c.MixedClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := mrand.New(mrand.NewPCG(uint64(w), uint64(start.UnixNano())))
+			for time.Now().Before(deadline) && total.Add(1) <= int64(c.MixedRequests) {
+				x := r.IntN(10)
+				op := 0
+				for acc := 0; op < len(weights); op++ {
+					acc += weights[op]
+					if x < acc {
+						break
+					}
+				}
+				var res result
+				switch op {
+				case 0:
+					res = c.do("POST", "/api/songcommons/lookup", lookups[r.IntN(len(lookups))], false, false)
+				case 1:
+					res = c.do("POST", "/api/songcommons/lookup", lookupsEmb[r.IntN(len(lookupsEmb))], false, false)
+				case 2:
+					res = c.do("GET", gets[r.IntN(len(gets))], nil, false, false)
+				case 3:
+					res = c.do("POST", "/api/songcommons/similar", vecs[r.IntN(len(vecs))], false, false)
+				case 4:
+					i := nextUpload.Add(1) - 1
+					if int(i) >= len(uploads) {
+						op = 0
+						res = c.do("POST", "/api/songcommons/lookup", lookups[r.IntN(len(lookups))], false, false)
+						break
+					}
+					res = c.do("POST", "/api/songcommons/contribute", uploads[i], true, true)
+					if res.err == nil && res.status == 200 {
+						if n, err := c.recordIDs(res.body); err == nil {
+							songsUp.Add(int64(n))
+						}
+					}
+				}
+				mu.Lock()
+				st := &stats[op]
+				switch {
+				case res.err != nil:
+					st.e++
+				case res.status >= 500:
+					st.s5++
+				case res.status >= 400:
+					st.s4++
+				default:
+					st.s2++
+					st.ds = append(st.ds, res.took)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	close(stopMem)
+	sc, cc := u.cores()
+	mem1 := readMem(c.PID)
+	n5, nErr, n4, nOK := 0, 0, 0, 0
+	out := map[string]any{}
+	for i, rt := range routes {
+		st := stats[i]
+		d := dist(st.ds)
+		n5, nErr, n4, nOK = n5+st.s5, nErr+st.e, n4+st.s4, nOK+st.s2
+		fmt.Printf("  %-13s ok %6d  4xx %d  5xx %d  errors %d  p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", rt, st.s2, st.s4, st.s5, st.e, d.Median, d.P99, d.Max)
+		out[rt] = map[string]any{"ok": st.s2, "4xx": st.s4, "5xx": st.s5, "errors": st.e, "dist": d}
+	}
+	fmt.Printf("  %d requests in %s (%.0f req/s), %d songs uploaded (%.0f songs/s); 5xx: %d, 4xx: %d, transport errors: %d\n",
+		nOK+n4+n5+nErr, wall.Round(time.Millisecond), float64(nOK+n4+n5+nErr)/wall.Seconds(), songsUp.Load(), float64(songsUp.Load())/wall.Seconds(), n5, n4, nErr)
+	fmt.Printf("  server memory: VmRSS %.0f -> %.0f MiB (sampled peak %.0f), VmHWM %.0f -> %.0f MiB; server %.2f cores, loadgen %.2f cores\n",
+		mem0.RSS, mem1.RSS, hwmPeak, mem0.HWM, mem1.HWM, sc, cc)
+	out["wall_s"], out["requests"], out["songs_uploaded"] = wall.Seconds(), nOK+n4+n5+nErr, songsUp.Load()
+	out["5xx"], out["4xx"], out["errors"] = n5, n4, nErr
+	out["mem_before"], out["mem_after"], out["server_cores"], out["client_cores"] = mem0, mem1, sc, cc
+	c.emit("mixed", out)
+	if n5 > 0 || nErr > 0 {
+		return fmt.Errorf("%d answers 5xx and %d transport errors", n5, nErr)
+	}
+	return nil
+}
+
+// verifyHTTP checks that acknowledged ids exist, 100 per list request
+// (filter id="a"||id="b"…, fields=id).
+func (c *benchConfig) verifyHTTP(want map[string][]string) (missing, total int, err error) {
+	for tbl, ids := range want {
+		for i := 0; i < len(ids); i += 100 {
+			part := ids[i:min(i+100, len(ids))]
+			var f strings.Builder
+			for j, id := range part {
+				if j > 0 {
+					f.WriteString("||")
+				}
+				f.WriteString(`id="` + id + `"`)
+			}
+			q := url.Values{"filter": {f.String()}, "fields": {"id"}, "perPage": {"100"}, "skipTotal": {"1"}}
+			r := c.do("GET", "/api/collections/"+tbl+"/records?"+q.Encode(), nil, false, true)
+			if r.err != nil || r.status != 200 {
+				return 0, 0, fmt.Errorf("%d %v %.300s", r.status, r.err, r.body)
+			}
+			var ans struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal(r.body, &ans); err != nil {
+				return 0, 0, err
+			}
+			total += len(part)
+			missing += len(part) - len(ans.Items)
+		}
+	}
+	return missing, total, nil
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"testing"
+
+	"songcommons/hooks"
+)
+
+// The synthetic songs must have distinct song keys (the benchmarks count
+// on one songs row per seeded song) and pass the service's validation.
+func TestSongKeysUnique(t *testing.T) {
+	n := uint64(200_000)
+	if testing.Short() {
+		n = 20_000
+	}
+	seen := make(map[string]uint64, n+1000)
+	check := func(i uint64) {
+		k := SongKeyOf(i)
+		if j, dup := seen[k]; dup {
+			a1, t1 := SongID(i)
+			a2, t2 := SongID(j)
+			t.Fatalf("songs %d and %d share the key %q (%q/%q, %q/%q)", i, j, k, a1, t1, a2, t2)
+		}
+		seen[k] = i
+	}
+	for i := range n {
+		check(i)
+	}
+	base := NextNew(1000)
+	for i := range uint64(1000) {
+		check(base + i)
+	}
+}
+
+func TestSongsValid(t *testing.T) {
+	var raw []map[string]any
+	for i := range uint64(2000) {
+		raw = append(raw, MakeSong(i, int(i%3)).Map([]string{"musicnn", "clap"}))
+	}
+	if _, errs := hooks.CheckUpload(raw, "songs."); errs != nil {
+		t.Fatal(errs)
+	}
+}

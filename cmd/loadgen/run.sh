@@ -1,0 +1,43 @@
+#!/bin/bash
+# Re-runs every measurement of BENCHMARKS.md for one dataset size.
+#
+#   cmd/loadgen/run.sh 100000 /work/tmp-bench/b100k    # ~15 min
+#   cmd/loadgen/run.sh 1000000 /work/tmp-bench/b1m     # seeding ~40 min, the rest ~25 min
+#
+# Everything targets 127.0.0.1 only; every loop is bounded in requests and
+# time. Results are appended (JSON lines) to $OUT/results.jsonl and the
+# console output to $OUT/*.log. Delete the data dir afterwards (1M songs is
+# about 5 GB, plus as much again during VACUUM).
+set -euo pipefail
+N=${1:?songs}
+BASE=${2:?directory for the data dir and logs}
+PORT=${PORT:-8097}
+RUNS=${RUNS:-3}
+cd "$(dirname "$0")/../.."   # the module root
+mkdir -p "$BASE"
+OUT=$BASE
+DIR=$BASE/pb_data
+LABEL=$( [ "$N" -ge 1000000 ] && echo "$((N/1000000))M" || echo "$((N/1000))k" )
+
+go build -o /tmp/songcommons .
+go build -o /tmp/loadgen ./cmd/loadgen
+{
+  echo "date: $(date -u +%FT%TZ)"; echo "commit: $(git rev-parse --short HEAD) $(git status --porcelain | wc -l) uncommitted paths"
+  echo "nproc: $(nproc)"; grep -m1 'model name' /proc/cpuinfo; go version; echo "load: $(cat /proc/loadavg)"
+} | tee "$OUT/machine.txt"
+
+if [ ! -f "$DIR/data.db" ]; then
+  /tmp/loadgen seed --dir "$DIR" --songs "$N" --cpuprofile "$OUT/seed.pprof" | tee "$OUT/seed.log"
+fi
+/tmp/loadgen startup --dir "$DIR" --port "$PORT" --runs "$RUNS" --expect "$N" | tee "$OUT/startup.log"
+/tmp/loadgen startup --dir "$DIR" --port "$PORT" --runs 1 --expect "$N" --cold | tee "$OUT/startup-cold.log"
+/tmp/loadgen loadscan --dir "$DIR" --runs "$RUNS" | tee "$OUT/loadscan.log"
+/tmp/loadgen serve --dir "$DIR" --port "$PORT" --songs "$N" --runs "$RUNS" --label "$LABEL" \
+  --scenarios lookup,similar,contribute,batch --json "$OUT/results.jsonl" | tee "$OUT/bench.log"
+/tmp/loadgen serve --dir "$DIR" --port "$PORT" --songs "$N" --runs 1 --label "$LABEL" \
+  --scenarios mixed --mixed-clients 100 --mixed-duration 60s --mixed-uploads 100 --json "$OUT/results.jsonl" | tee "$OUT/mixed.log"
+# evidence for the recommendations (these add ~40k songs to the dir)
+/tmp/loadgen ingestexp --dir "$DIR" --songs 10000 --rounds 2 | tee "$OUT/ingestexp.log"
+# compaction: the service's in-place VACUUM (fails at ~1M songs, see BENCHMARKS.md), then VACUUM INTO
+/tmp/loadgen compact --dir "$DIR" 2>&1 | tee "$OUT/compact.log" || true
+/tmp/loadgen vacuumexp --dir "$DIR" --into "$BASE/vacuum-into.db" | tee "$OUT/vacuuminto.log"
