@@ -139,6 +139,7 @@ func refreshSongs(tx core.App, keys map[string]bool, chunk []hooks.Contribution)
 	embs := map[string][]emb{}
 	// new keys: from the chunk
 	embAt := map[[2]string]int{}
+	vecs := map[[2]string][][]float32{} // (key, model) → vectors, for the outlier count
 	for _, c := range chunk {
 		if s := c.Score; s != nil && !isKnown[s.SongKey] {
 			byKey[s.SongKey] = append(byKey[s.SongKey], songdata.ScoreRow{Artist: s.Artist, Title: s.Title, Tempo: s.Tempo, Key: s.Key, Scale: s.Scale,
@@ -158,6 +159,7 @@ func refreshSongs(tx core.App, keys map[string]bool, chunk []hooks.Contribution)
 			x := &embs[e.SongKey][i]
 			x.n++
 			x.artist, x.title = min(x.artist, e.Artist), min(x.title, e.Title)
+			vecs[mk] = append(vecs[mk], e.Vector)
 		}
 	}
 	for _, es := range embs {
@@ -200,8 +202,29 @@ func refreshSongs(tx core.App, keys map[string]bool, chunk []hooks.Contribution)
 			Bind(params).All(&erows); err != nil {
 			return err
 		}
+		var many []string
 		for _, e := range erows {
 			embs[e.SongKey] = append(embs[e.SongKey], emb{e.Model, e.Artist, e.Title, e.N})
+			if e.N >= songdata.MinForOutliers && (len(many) == 0 || many[len(many)-1] != e.SongKey) {
+				many = append(many, e.SongKey)
+			}
+		}
+		if len(many) > 0 {
+			in, params := inList(many)
+			var vrows []struct {
+				SongKey string `db:"song_key"`
+				Model   string `db:"model"`
+				Vec     string `db:"vec"`
+			}
+			if err := tx.DB().NewQuery("SELECT song_key, model, vec FROM embedding WHERE song_key IN " + in).Bind(params).All(&vrows); err != nil {
+				return err
+			}
+			for _, r := range vrows {
+				if v, err := songdata.DecodeVec(r.Vec, nil); err == nil {
+					mk := [2]string{r.SongKey, r.Model}
+					vecs[mk] = append(vecs[mk], v)
+				}
+			}
 		}
 	}
 
@@ -223,6 +246,10 @@ func refreshSongs(tx core.App, keys map[string]bool, chunk []hooks.Contribution)
 		counts := map[string]int{}
 		for _, e := range es {
 			counts[e.model] = e.n
+			if e.n >= songdata.MinForOutliers {
+				_, out := songdata.ConsensusVector(vecs[[2]string{k, e.model}])
+				c.Outliers += out
+			}
 		}
 		if c.Artist == "" && len(es) > 0 {
 			c.Artist, c.Title = es[0].artist, es[0].title
@@ -284,11 +311,22 @@ func TestProposedStoreMatchesStoreContributions(t *testing.T) {
 	in := dump.String() + strings.ReplaceAll(again.String(), `"analyzer":"bench/1"`, `"analyzer":"bench/2"`)
 	// vector-only songs, spelt two ways in one chunk, and another spelling
 	// of a known song
-	v := string(songdata.VectorJSON(make([]float32, 200)))
-	v = strings.Replace(v, "[0,", "[0.5,", 1)
-	for _, id := range []string{`"artist":"zeta","title":"Only Vectors"`, `"artist":"Zeta","title":"only vectors"`,
-		`"artist":"Zeta","title":"Only Vectors!"`, `"artist":"SYNTHETIC ARTIST 0","title":"track 0 of the benchmark"`} {
-		in += `{` + id + `,"embeddings":{"musicnn":` + v + `}}` + "\n"
+	// (four vectors each: three alike and an outlier, for the outlier count)
+	vec := func(i int) string {
+		v := make([]float32, 200)
+		v[0], v[1+i] = 1, 0.05
+		if i == 3 {
+			v[0] = -1
+		}
+		return string(songdata.VectorJSON(v))
+	}
+	for i, id := range []string{`"artist":"zeta","title":"Only Vectors"`, `"artist":"Zeta","title":"only vectors"`,
+		`"artist":"Zeta","title":"Only Vectors!"`, `"artist":"ZETA","title":"Only  vectors"`} {
+		in += `{` + id + `,"embeddings":{"musicnn":` + vec(i) + `}}` + "\n"
+	}
+	known := strings.Repeat(`{"artist":"SYNTHETIC ARTIST 0","title":"track 0 of the benchmark","embeddings":{"musicnn":VEC}}`+"\n", 1)
+	for i := range 4 {
+		in += strings.Replace(known, "VEC", vec(i), 1)
 	}
 
 	tables := map[string][]string{}
@@ -310,6 +348,12 @@ func TestProposedStoreMatchesStoreContributions(t *testing.T) {
 				t.Errorf("%s: the proposed store differs from StoreContributions", table)
 			}
 			tables[table] = got
+		}
+		for _, k := range []string{songdata.SongKey("zeta", "only vectors"), songdata.SongKey("Synthetic Artist 0", "Track 0 of the benchmark")} {
+			var out int
+			if err := app.DB().NewQuery("SELECT outliers FROM songs WHERE song_key = {:k}").Bind(dbx.Params{"k": k}).Row(&out); err != nil || out < 1 {
+				t.Errorf("%s: %d outliers (%v), want the outlying vectors counted", k, out, err)
+			}
 		}
 		var rowids []int64
 		_ = app.DB().NewQuery("SELECT rowid FROM score").Column(&rowids)
