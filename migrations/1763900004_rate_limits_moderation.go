@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"slices"
+
 	"github.com/pocketbase/pocketbase/core"
 	m "github.com/pocketbase/pocketbase/migrations"
 )
@@ -25,7 +27,7 @@ func init() {
 	m.Register(func(app core.App) error {
 		s := app.Settings()
 		s.RateLimits.Enabled = true
-		s.RateLimits.Rules = DefaultRateLimits
+		s.RateLimits.Rules = slices.Clone(DefaultRateLimits) // each app its own copy
 		if err := app.Save(s); err != nil {
 			return err
 		}
