@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -50,9 +49,6 @@ func FormatOfPath(path string) Format {
 // a /contribute song. This is also the CSV header.
 var scoreFields = []string{"artist", "title", "tempo", "key", "scale", "mood_vector", "energy",
 	"other_features", "album", "duration", "mbid", "isrc", "analyzer"}
-
-// identityFields are the identity columns an embedding line carries.
-var identityFields = []string{"artist", "title", "album", "duration", "mbid", "isrc", "analyzer"}
 
 // numericFields are the fields written (and read back, in CSV) as numbers.
 var numericFields = map[string]bool{"tempo": true, "energy": true, "duration": true}
@@ -267,9 +263,4 @@ func appendJSONString(b []byte, s string) []byte {
 func scoreCSV(r *scoreRow, rec []string) []string {
 	return append(rec[:0], r.Artist, r.Title, formatNumber(r.Tempo), r.Key, r.Scale, r.MoodVector,
 		formatNumber(r.Energy), r.OtherFeatures, r.Album, formatNumber(r.Duration), r.MBID, r.ISRC, r.Analyzer)
-}
-
-// trimLine drops a line's end ("\n", "\r\n") and surrounding blanks.
-func trimLine(b []byte) []byte {
-	return bytes.TrimSpace(b)
 }
