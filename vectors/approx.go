@@ -2,7 +2,6 @@ package vectors
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"math/bits"
 	"runtime"
@@ -132,19 +131,9 @@ func DefaultRerank(n, k int) int { return max(64*k, n/100, 2048) }
 // if fewer than min(k, Len()) hits survive it (or the sketch was never
 // enabled) it falls back to the exact Search.
 func (ix *Index) SearchApprox(q []float32, k, rerank int, exclude func(id string) bool) ([]Hit, error) {
-	if k <= 0 {
-		return nil, fmt.Errorf("%w: got %d", ErrK, k)
-	}
-	if len(q) != ix.dim {
-		return nil, fmt.Errorf("%w: query has %d, want %d", ErrDim, len(q), ix.dim)
-	}
-	inv, err := invNorm(q)
+	qn, err := ix.prepareQuery(q, k)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	qn := make([]float32, len(q))
-	for i, x := range q {
-		qn[i] = x * inv
+		return nil, err
 	}
 
 	hits, ok := ix.searchApprox(qn, k, rerank, exclude)

@@ -38,19 +38,9 @@ var scorePool = sync.Pool{New: func() any {
 //
 // Errors: ErrK for k <= 0, ErrDim, ErrZero or ErrNonFinite for a bad q.
 func (ix *Index) Search(q []float32, k int, exclude func(id string) bool) ([]Hit, error) {
-	if k <= 0 {
-		return nil, fmt.Errorf("%w: got %d", ErrK, k)
-	}
-	if len(q) != ix.dim {
-		return nil, fmt.Errorf("%w: query has %d, want %d", ErrDim, len(q), ix.dim)
-	}
-	inv, err := invNorm(q)
+	qn, err := ix.prepareQuery(q, k)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	qn := make([]float32, len(q))
-	for i, x := range q {
-		qn[i] = x * inv
+		return nil, err
 	}
 
 	ix.mu.RLock()
@@ -217,4 +207,23 @@ func (t *topK) down(i int) {
 func (t *topK) sorted() []Hit {
 	slices.SortFunc(t.h, cmpHit)
 	return t.h
+}
+
+// prepareQuery checks k and q and returns unit(q) (a copy).
+func (ix *Index) prepareQuery(q []float32, k int) ([]float32, error) {
+	if k <= 0 {
+		return nil, fmt.Errorf("%w: got %d", ErrK, k)
+	}
+	if len(q) != ix.dim {
+		return nil, fmt.Errorf("%w: query has %d, want %d", ErrDim, len(q), ix.dim)
+	}
+	inv, err := invNorm(q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	qn := make([]float32, len(q))
+	for i, x := range q {
+		qn[i] = x * inv
+	}
+	return qn, nil
 }
