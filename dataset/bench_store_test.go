@@ -255,22 +255,7 @@ func refreshSongs(tx core.App, keys map[string]bool, chunk []hooks.Contribution)
 			c.Artist, c.Title = es[0].artist, es[0].title
 		}
 		cj, _ := json.Marshal(counts)
-		p := dbx.Params{
-			"song_key": k, "artist": c.Artist, "title": c.Title, "contributions": c.Contributions,
-			"tempo": 0.0, "tempo_agreement": 0.0, "key": "", "scale": "", "key_agreement": 0.0, "energy": 0.0,
-			"mood_vector": songdata.FormatLabels3(c.Moods), "other_features": songdata.FormatLabels3(c.OtherFeatures),
-			"album": c.Album, "duration": c.Duration, "mbid": c.MBID, "isrc": c.ISRC,
-			"embeddings": string(cj), "outliers": c.Outliers,
-		}
-		if c.Tempo != nil {
-			p["tempo"], p["tempo_agreement"] = c.Tempo.Value, c.Tempo.Agreement
-		}
-		if c.Key != nil {
-			p["key"], p["scale"], p["key_agreement"] = c.Key.Value, c.Key.Scale, c.Key.Agreement
-		}
-		if c.Energy != nil {
-			p["energy"] = *c.Energy
-		}
+		p := hooks.SongRowParams(k, c, cj)
 		if upsert == nil {
 			var set []string
 			for col := range p {

@@ -111,22 +111,7 @@ func RefreshSong(app core.App, songKey string) error {
 		c.Artist, c.Title = embs[0].Artist, embs[0].Title
 	}
 	cj, _ := json.Marshal(counts)
-	p := dbx.Params{
-		"song_key": songKey, "artist": c.Artist, "title": c.Title, "contributions": c.Contributions,
-		"tempo": 0.0, "tempo_agreement": 0.0, "key": "", "scale": "", "key_agreement": 0.0, "energy": 0.0,
-		"mood_vector": songdata.FormatLabels3(c.Moods), "other_features": songdata.FormatLabels3(c.OtherFeatures),
-		"album": c.Album, "duration": c.Duration, "mbid": c.MBID, "isrc": c.ISRC,
-		"embeddings": string(cj), "outliers": c.Outliers,
-	}
-	if c.Tempo != nil {
-		p["tempo"], p["tempo_agreement"] = c.Tempo.Value, c.Tempo.Agreement
-	}
-	if c.Key != nil {
-		p["key"], p["scale"], p["key_agreement"] = c.Key.Value, c.Key.Scale, c.Key.Agreement
-	}
-	if c.Energy != nil {
-		p["energy"] = *c.Energy
-	}
+	p := SongRowParams(songKey, c, cj)
 	res, err := app.DB().Update("songs", p, dbx.HashExp{"song_key": songKey}).Execute()
 	if err != nil {
 		return fmt.Errorf("songs: update: %w", err)
@@ -140,4 +125,26 @@ func RefreshSong(app core.App, songKey string) error {
 		return fmt.Errorf("songs: insert: %w", err)
 	}
 	return nil
+}
+
+// SongRowParams are the column values of a songs row: a song key, its
+// consensus, and its embedding counts per model as JSON.
+func SongRowParams(songKey string, c songdata.Consensus, embeddingsJSON []byte) dbx.Params {
+	p := dbx.Params{
+		"song_key": songKey, "artist": c.Artist, "title": c.Title, "contributions": c.Contributions,
+		"tempo": 0.0, "tempo_agreement": 0.0, "key": "", "scale": "", "key_agreement": 0.0, "energy": 0.0,
+		"mood_vector": songdata.FormatLabels3(c.Moods), "other_features": songdata.FormatLabels3(c.OtherFeatures),
+		"album": c.Album, "duration": c.Duration, "mbid": c.MBID, "isrc": c.ISRC,
+		"embeddings": string(embeddingsJSON), "outliers": c.Outliers,
+	}
+	if c.Tempo != nil {
+		p["tempo"], p["tempo_agreement"] = c.Tempo.Value, c.Tempo.Agreement
+	}
+	if c.Key != nil {
+		p["key"], p["scale"], p["key_agreement"] = c.Key.Value, c.Key.Scale, c.Key.Agreement
+	}
+	if c.Energy != nil {
+		p["energy"] = *c.Energy
+	}
+	return p
 }

@@ -228,22 +228,7 @@ func storeFast(app core.App, songs []hooks.Contribution) (int, error) {
 			if c.Artist == "" && len(a.embs) > 0 {
 				c.Artist, c.Title = a.artist, a.title
 			}
-			p := dbx.Params{
-				"song_key": k, "artist": c.Artist, "title": c.Title, "contributions": c.Contributions,
-				"tempo": 0.0, "tempo_agreement": 0.0, "key": "", "scale": "", "key_agreement": 0.0, "energy": 0.0,
-				"mood_vector": songdata.FormatLabels3(c.Moods), "other_features": songdata.FormatLabels3(c.OtherFeatures),
-				"album": c.Album, "duration": c.Duration, "mbid": c.MBID, "isrc": c.ISRC,
-				"embeddings": string(cj), "outliers": c.Outliers,
-			}
-			if c.Tempo != nil {
-				p["tempo"], p["tempo_agreement"] = c.Tempo.Value, c.Tempo.Agreement
-			}
-			if c.Key != nil {
-				p["key"], p["scale"], p["key_agreement"] = c.Key.Value, c.Key.Scale, c.Key.Agreement
-			}
-			if c.Energy != nil {
-				p["energy"] = *c.Energy
-			}
+			p := hooks.SongRowParams(k, c, cj)
 			p["id"] = core.GenerateDefaultRandomId()
 			p["rowid"] = hooks.RandomRowid()
 			if _, err := prep("songs", p).Bind(p).Execute(); err != nil {
