@@ -54,8 +54,6 @@ func bindContributions(app core.App, cfg Config) {
 					"id": validation.NewError("validation_not_allowed", "id is assigned by the server; leave it out"),
 				})
 			}
-			delete(info.Body, "song_key") // computed by the server
-			delete(info.Body, "vec")
 		}
 		return e.Next()
 	})
