@@ -47,9 +47,6 @@ func bindExportRoute(app core.App, cfg hooks.Config) {
 	slots := make(chan struct{}, MaxConcurrentExports)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/export", func(e *core.RequestEvent) error {
-			if !cfg.PublicRead && e.Auth == nil {
-				return e.UnauthorizedError(hooks.ReadSignInMessage, nil)
-			}
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
@@ -58,7 +55,7 @@ func bindExportRoute(app core.App, cfg hooks.Config) {
 				return e.TooManyRequestsError("Exports of the whole dataset are running already: try again in a minute.", nil)
 			}
 			return exportHandler(e)
-		})
+		}).BindFunc(hooks.ReadGuard(cfg))
 		return se.Next()
 	})
 }

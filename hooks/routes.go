@@ -7,13 +7,7 @@ import (
 // bindRoutes registers the service routes under /api/songcommons.
 func bindRoutes(app core.App, cfg Config, sim *Similarity, acc *accounts) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		// reads of the dataset follow SONGCOMMONS_PUBLIC_READ
-		readGuard := func(e *core.RequestEvent) error {
-			if !cfg.PublicRead && e.Auth == nil {
-				return e.UnauthorizedError(ReadSignInMessage, nil)
-			}
-			return e.Next()
-		}
+		readGuard := ReadGuard(cfg)
 		g := se.Router.Group("/api/songcommons")
 		g.POST("/lookup", lookupHandler(sim)).BindFunc(readGuard)
 		g.GET("/similar", similarGetHandler(sim)).BindFunc(readGuard)
@@ -22,4 +16,15 @@ func bindRoutes(app core.App, cfg Config, sim *Similarity, acc *accounts) {
 		g.POST("/receipts/delete", receiptDeleteHandler)
 		return se.Next()
 	})
+}
+
+// ReadGuard is the middleware of every route that reads the dataset: with
+// SONGCOMMONS_PUBLIC_READ=false, guests get 401.
+func ReadGuard(cfg Config) func(e *core.RequestEvent) error {
+	return func(e *core.RequestEvent) error {
+		if !cfg.PublicRead && e.Auth == nil {
+			return e.UnauthorizedError(ReadSignInMessage, nil)
+		}
+		return e.Next()
+	}
 }

@@ -48,15 +48,12 @@ func bindStats(app core.App, cfg Config) {
 	cache := &statsCache{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/stats", func(e *core.RequestEvent) error {
-			if !cfg.PublicRead && e.Auth == nil {
-				return e.UnauthorizedError(ReadSignInMessage, nil)
-			}
 			s, err := cache.get(e.App)
 			if err != nil {
 				return e.InternalServerError("Failed to compute the statistics.", err)
 			}
 			return e.JSON(http.StatusOK, s)
-		})
+		}).BindFunc(ReadGuard(cfg))
 		return se.Next()
 	})
 }
