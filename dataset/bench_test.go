@@ -31,7 +31,6 @@ import (
 //
 //	SONGCOMMONS_BENCH_SONGS    N (default 20,000)
 //	SONGCOMMONS_BENCH_CHUNK    lines per transaction (default DefaultChunk)
-//	SONGCOMMONS_BENCH_STORE    "proposed": the storage path BENCH_NOTES.md proposes for hooks
 //	SONGCOMMONS_BENCH_PRAGMAS  "synchronous=NORMAL;…": pragmas for the writing connection
 //
 // The figures in BENCH_NOTES.md come from
@@ -45,9 +44,6 @@ func BenchmarkImport(b *testing.B) {
 		b.Fatal(err)
 	}
 	opts := ImportOptions{Chunk: chunk}
-	if os.Getenv("SONGCOMMONS_BENCH_STORE") == "proposed" {
-		opts.store = proposedStore
-	}
 	var wall, cpu, store, thread time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()

@@ -56,8 +56,8 @@ type ImportOptions struct {
 	Rejects io.Writer
 	// Progress, when set, is called after each stored chunk.
 	Progress func(Summary)
-	// store replaces hooks.StoreContributions (benchmarks of a proposed
-	// storage path).
+	// store replaces hooks.StoreContributions (tests of a database that
+	// refuses rows).
 	store func(core.App, *hooks.Similarity, []hooks.Contribution) error
 	// Sim, when set, is kept in step with the imported embeddings: pass
 	// the index of the serving process when importing inside it. The

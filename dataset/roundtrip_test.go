@@ -121,7 +121,7 @@ func TestDumpLinesAreContributions(t *testing.T) {
 }
 
 // A dump says nothing the database keeps private: no ids, rowids,
-// receipt tags, hidden vec column, nor the derived song key.
+// receipt tags, nor the derived song key.
 func TestDumpHoldsNoIdsOrReceipts(t *testing.T) {
 	t.Parallel()
 	app := seededApp(t)
@@ -133,10 +133,7 @@ func TestDumpHoldsNoIdsOrReceipts(t *testing.T) {
 			}
 		}
 		for _, table := range []string{"score", "embedding"} {
-			for _, col := range []string{"id", "receipt", "vec", "rowid"} {
-				if col == "vec" && table == "score" {
-					continue
-				}
+			for _, col := range []string{"id", "receipt", "rowid"} {
 				for _, v := range column(t, app, table, col) {
 					if strings.Contains(d, v) {
 						t.Fatalf("%s dump contains the %s.%s value %q", f, table, col, v)

@@ -20,11 +20,13 @@ var contributedColumns = map[string][]string{
 	"score": {"album", "analyzer", "artist", "duration", "energy", "id", "isrc", "key", "mbid",
 		"mood_vector", "other_features", "receipt", "scale", "song_key", "tempo", "title"},
 	"embedding": {"album", "analyzer", "artist", "duration", "embedding", "id", "isrc", "mbid",
-		"model", "receipt", "song_key", "title", "vec"},
+		"model", "receipt", "song_key", "title"},
 	// derived: one consensus row per song
 	"songs": {"album", "artist", "contributions", "duration", "embeddings", "energy", "id", "isrc", "key",
 		"key_agreement", "mbid", "mood_vector", "other_features", "outliers", "scale", "song_key", "tempo",
 		"tempo_agreement", "title"},
+	// derived: one consensus vector per song and model (WITHOUT ROWID)
+	"song_vectors": {"model", "song_key", "vec"},
 }
 
 type tableRow struct {

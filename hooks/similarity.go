@@ -37,31 +37,30 @@ func NewSimilarity() *Similarity {
 // Index returns the index of a model, or nil for an unknown model.
 func (s *Similarity) Index(model string) *vectors.Index { return s.byModel[model] }
 
-// Load builds every model's index from the database.
+// Load builds every model's index from song_vectors: one consensus vector
+// per song, read in key order (sequential in the file after a compaction).
 func (s *Similarity) Load(app core.App) error {
 	for _, m := range songdata.Models() {
 		var n int
-		if err := app.DB().NewQuery("SELECT COUNT(DISTINCT song_key) FROM embedding WHERE model = {:m}").
+		if err := app.DB().NewQuery("SELECT COUNT(*) FROM song_vectors WHERE model = {:m}").
 			Bind(dbx.Params{"m": m.Name}).Row(&n); err != nil {
 			return fmt.Errorf("similarity: counting %s songs: %w", m.Name, err)
 		}
 		b := vectors.NewBuilder(m.Dim, n)
-		// a full scan in rowid order reads the file sequentially; the
-		// (model, song_key) index would jump around it (measured: 14.4 s
-		// against 9.8 s at 1M rows, BENCHMARKS.md)
-		rows, err := app.DB().NewQuery("SELECT song_key, vec FROM embedding NOT INDEXED WHERE model = {:m}").
+		rows, err := app.DB().NewQuery("SELECT song_key, vec FROM song_vectors WHERE model = {:m}").
 			Bind(dbx.Params{"m": m.Name}).Rows()
 		if err != nil {
 			return fmt.Errorf("similarity: reading %s vectors: %w", m.Name, err)
 		}
-		var key, enc string
+		var key string
+		var blob []byte
 		buf := make([]float32, m.Dim)
 		for rows.Next() {
-			if err := rows.Scan(&key, &enc); err != nil {
+			if err := rows.Scan(&key, &blob); err != nil {
 				rows.Close()
 				return err
 			}
-			v, err := songdata.DecodeVec(enc, buf)
+			v, err := vectors.DecodeBlob(blob, buf)
 			if err == nil {
 				err = b.Accumulate(key, v)
 			}
@@ -74,46 +73,64 @@ func (s *Similarity) Load(app core.App) error {
 			return err
 		}
 		s.byModel[m.Name] = b.Build()
-
-		// songs with several contributions: identical copies count once and
-		// outliers are left out, as in Refresh
-		var multi []string
-		if err := app.DB().NewQuery("SELECT song_key FROM embedding WHERE model = {:m} GROUP BY song_key HAVING COUNT(*) > 1").
-			Bind(dbx.Params{"m": m.Name}).Column(&multi); err != nil {
-			return err
-		}
-		for _, k := range multi {
-			if err := s.Refresh(app, m.Name, k); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
 
-// Refresh recomputes one song's vector for one model from the database.
+// Refresh sets one song's vector for one model from the database.
 func (s *Similarity) Refresh(app core.App, model, songKey string) error {
-	ix := s.byModel[model]
-	if ix == nil || songKey == "" {
-		return nil
-	}
+	return s.RefreshKeys(app, map[string][]string{model: {songKey}})
+}
+
+// RefreshKeys sets the vectors of the given songs per model from
+// song_vectors (a song without a row there leaves the index). Refreshes are
+// serialised and read the committed state, so a stale read never wins.
+func (s *Similarity) RefreshKeys(app core.App, keys map[string][]string) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
-	var encs []string
-	if err := app.DB().NewQuery("SELECT vec FROM embedding WHERE model = {:m} AND song_key = {:k}").
-		Bind(dbx.Params{"m": model, "k": songKey}).Column(&encs); err != nil {
-		return err
-	}
-	vecs := make([][]float32, 0, len(encs))
-	for _, enc := range encs {
-		if v, err := songdata.DecodeVec(enc, nil); err == nil && len(v) == ix.Dim() {
-			vecs = append(vecs, v)
+	for model, ks := range keys {
+		ix := s.byModel[model]
+		if ix == nil {
+			continue
+		}
+		for len(ks) > 0 {
+			chunk := ks[:min(len(ks), 500)]
+			ks = ks[len(chunk):]
+			args := make([]any, 0, len(chunk))
+			for _, k := range chunk {
+				if k != "" {
+					args = append(args, k)
+				}
+			}
+			if len(args) == 0 {
+				continue
+			}
+			var rows []struct {
+				Key string `db:"song_key"`
+				Vec []byte `db:"vec"`
+			}
+			if err := app.DB().Select("song_key", "vec").From("song_vectors").
+				Where(dbx.And(dbx.HashExp{"model": model}, dbx.In("song_key", args...))).All(&rows); err != nil {
+				return fmt.Errorf("similarity: reading %s vectors: %w", model, err)
+			}
+			found := map[string]bool{}
+			for _, r := range rows {
+				v, err := vectors.DecodeBlob(r.Vec, nil)
+				if err == nil {
+					err = ix.Set(r.Key, v)
+				}
+				if err != nil {
+					return fmt.Errorf("similarity: %s vector of %q: %w", model, r.Key, err)
+				}
+				found[r.Key] = true
+			}
+			for _, k := range chunk {
+				if !found[k] {
+					ix.Remove(k)
+				}
+			}
 		}
 	}
-	if v, _ := songdata.ConsensusVector(vecs); v != nil {
-		return ix.Set(songKey, v)
-	}
-	ix.Remove(songKey)
 	return nil
 }
 

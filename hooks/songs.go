@@ -3,11 +3,14 @@ package hooks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/songdata"
+	"songcommons/vectors"
 )
 
 // bindSongs keeps the "songs" table (one consensus row per song) in step
@@ -61,68 +64,217 @@ func (r scoreRowDB) row() songdata.ScoreRow {
 		Duration: r.Duration, MBID: r.MBID, ISRC: r.ISRC}
 }
 
-// RefreshSong recomputes the songs row of one song key from its
-// contributions: updated, created (random id and rowid) or deleted.
+// RefreshSong recomputes the songs row and the song_vectors rows of one
+// song key from its contributions: updated, created (random id and rowid)
+// or deleted.
 func RefreshSong(app core.App, songKey string) error {
-	var rows []scoreRowDB
-	if err := app.DB().NewQuery("SELECT " + scoreRowColumns + " FROM score WHERE song_key = {:k}").
-		Bind(dbx.Params{"k": songKey}).All(&rows); err != nil {
-		return fmt.Errorf("songs: reading contributions: %w", err)
-	}
-	var embs []struct {
-		Model  string `db:"model"`
-		N      int    `db:"n"`
-		Artist string `db:"artist"`
-		Title  string `db:"title"`
-	}
-	if err := app.DB().NewQuery("SELECT model, COUNT(*) AS n, MIN(artist) AS artist, MIN(title) AS title FROM embedding WHERE song_key = {:k} GROUP BY model").
-		Bind(dbx.Params{"k": songKey}).All(&embs); err != nil {
-		return fmt.Errorf("songs: reading embeddings: %w", err)
-	}
-	if len(rows) == 0 && len(embs) == 0 {
-		_, err := app.DB().NewQuery("DELETE FROM songs WHERE song_key = {:k}").Bind(dbx.Params{"k": songKey}).Execute()
+	w := newSongWriter(app.DB(), false)
+	defer w.close()
+	in, err := readSong(app.DB(), songKey)
+	if err != nil {
 		return err
 	}
-	srows := make([]songdata.ScoreRow, len(rows))
-	for i, r := range rows {
-		srows[i] = r.row()
+	return w.write(songKey, in, true)
+}
+
+// songInput is what a song's consensus is computed from: its score rows
+// and, per model, its embedding rows.
+type songInput struct {
+	scores []songdata.ScoreRow
+	embs   map[string][]songEmb
+}
+
+type songEmb struct {
+	artist, title string
+	vec           []float32
+}
+
+func (in *songInput) addEmbedding(model string, e songEmb) {
+	if in.embs == nil {
+		in.embs = map[string][]songEmb{}
 	}
-	c := songdata.ComputeConsensus(srows)
-	counts := map[string]int{}
+	in.embs[model] = append(in.embs[model], e)
+}
+
+// readSong reads every contribution of a song.
+func readSong(db dbx.Builder, songKey string) (songInput, error) {
+	var in songInput
+	var rows []scoreRowDB
+	if err := db.NewQuery("SELECT " + scoreRowColumns + " FROM score WHERE song_key = {:k}").
+		Bind(dbx.Params{"k": songKey}).All(&rows); err != nil {
+		return in, fmt.Errorf("songs: reading contributions: %w", err)
+	}
+	in.scores = make([]songdata.ScoreRow, len(rows))
+	for i, r := range rows {
+		in.scores[i] = r.row()
+	}
+	var embs []struct {
+		Model     string `db:"model"`
+		Artist    string `db:"artist"`
+		Title     string `db:"title"`
+		Embedding string `db:"embedding"`
+	}
+	if err := db.NewQuery("SELECT model, artist, title, embedding FROM embedding WHERE song_key = {:k}").
+		Bind(dbx.Params{"k": songKey}).All(&embs); err != nil {
+		return in, fmt.Errorf("songs: reading embeddings: %w", err)
+	}
 	for _, e := range embs {
-		counts[e.Model] = e.N
-		if e.N >= songdata.MinForOutliers {
-			var encs []string
-			if err := app.DB().NewQuery("SELECT vec FROM embedding WHERE song_key = {:k} AND model = {:m}").
-				Bind(dbx.Params{"k": songKey, "m": e.Model}).Column(&encs); err != nil {
-				return err
+		var v []float32
+		if err := json.Unmarshal([]byte(e.Embedding), &v); err != nil {
+			v = nil // counted, but no vector (never written by this service)
+		}
+		in.addEmbedding(e.Model, songEmb{e.Artist, e.Title, v})
+	}
+	return in, nil
+}
+
+// consensus computes the songs row and the vector per model of a song.
+// One function serves RefreshSong and the bulk path, so a song reads the
+// same whichever path wrote it.
+func (in songInput) consensus(songKey string) (dbx.Params, map[string][]float32) {
+	c := songdata.ComputeConsensus(in.scores)
+	counts := map[string]int{}
+	vecs := map[string][]float32{}
+	models := make([]string, 0, len(in.embs))
+	for model, es := range in.embs {
+		models = append(models, model)
+		counts[model] = len(es)
+		vs := make([][]float32, 0, len(es))
+		for _, e := range es {
+			if e.vec != nil {
+				vs = append(vs, e.vec)
 			}
-			vecs := make([][]float32, 0, len(encs))
-			for _, enc := range encs {
-				if v, err := songdata.DecodeVec(enc, nil); err == nil {
-					vecs = append(vecs, v)
-				}
-			}
-			_, out := songdata.ConsensusVector(vecs)
-			c.Outliers += out
+		}
+		v, out := songdata.ConsensusVector(vs)
+		c.Outliers += out
+		if v != nil {
+			vecs[model] = v
 		}
 	}
-	if c.Artist == "" && len(embs) > 0 {
-		c.Artist, c.Title = embs[0].Artist, embs[0].Title
+	if c.Artist == "" && len(models) > 0 {
+		// a song known only by embeddings: the smallest artist and title
+		// of its first model
+		slices.Sort(models)
+		es := in.embs[models[0]]
+		c.Artist, c.Title = es[0].artist, es[0].title
+		for _, e := range es[1:] {
+			c.Artist, c.Title = min(c.Artist, e.artist), min(c.Title, e.title)
+		}
 	}
 	cj, _ := json.Marshal(counts)
-	p := SongRowParams(songKey, c, cj)
-	res, err := app.DB().Update("songs", p, dbx.HashExp{"song_key": songKey}).Execute()
-	if err != nil {
-		return fmt.Errorf("songs: update: %w", err)
+	return SongRowParams(songKey, c, cj), vecs
+}
+
+// songWriter writes songs and song_vectors rows, with statements prepared
+// once per transaction on the bulk path.
+type songWriter struct {
+	db       dbx.Builder
+	prepared bool
+	stmts    map[string]*dbx.Query
+}
+
+func newSongWriter(db dbx.Builder, prepared bool) *songWriter {
+	return &songWriter{db: db, prepared: prepared, stmts: map[string]*dbx.Query{}}
+}
+
+func (w *songWriter) exec(sql string, p dbx.Params) (int64, error) {
+	q := w.stmts[sql]
+	if q == nil {
+		q = w.db.NewQuery(sql)
+		if w.prepared {
+			q.Prepare()
+			w.stmts[sql] = q
+		}
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	res, err := q.Bind(p).Execute()
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+func (w *songWriter) close() {
+	for _, q := range w.stmts {
+		q.Close()
+	}
+}
+
+// songColumnList is the column list of a songs row, in a fixed order.
+var songColumnList = func() []string {
+	p := SongRowParams("", songdata.Consensus{}, nil)
+	cols := make([]string, 0, len(p))
+	for k := range p {
+		cols = append(cols, k)
+	}
+	slices.Sort(cols)
+	return cols
+}()
+
+var (
+	sqlSongUpdate, sqlSongInsert string
+)
+
+func init() {
+	var set, names, vals []string
+	for _, c := range songColumnList {
+		if c != "song_key" {
+			set = append(set, fmt.Sprintf("[[%s]] = {:%s}", c, c))
+		}
+		names = append(names, "[["+c+"]]")
+		vals = append(vals, "{:"+c+"}")
+	}
+	sqlSongUpdate = "UPDATE songs SET " + strings.Join(set, ", ") + " WHERE song_key = {:song_key}"
+	sqlSongInsert = "INSERT INTO songs (rowid, id, " + strings.Join(names, ", ") + ") VALUES ({:rowid}, {:id}, " + strings.Join(vals, ", ") + ")"
+}
+
+const (
+	sqlVecUpsert    = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
+	sqlVecDelete    = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
+	sqlSongDelete   = "DELETE FROM songs WHERE song_key = {:k}"
+	sqlExistingSong = "SELECT song_key FROM songs WHERE song_key IN "
+)
+
+// write stores a song's consensus: exists says whether a songs row may
+// already be there (RefreshSong) or is known to be absent (a song new to
+// the database on the bulk path).
+func (w *songWriter) write(songKey string, in songInput, exists bool) error {
+	if len(in.scores) == 0 && len(in.embs) == 0 {
+		if _, err := w.exec(sqlSongDelete, dbx.Params{"k": songKey}); err != nil {
+			return fmt.Errorf("songs: delete: %w", err)
+		}
+		for _, m := range songdata.Models() {
+			if _, err := w.exec(sqlVecDelete, dbx.Params{"m": m.Name, "k": songKey}); err != nil {
+				return fmt.Errorf("song_vectors: delete: %w", err)
+			}
+		}
 		return nil
 	}
-	p["id"] = core.GenerateDefaultRandomId()
-	p["rowid"] = RandomRowid()
-	if _, err := app.DB().Insert("songs", p).Execute(); err != nil {
-		return fmt.Errorf("songs: insert: %w", err)
+	p, vecs := in.consensus(songKey)
+	updated := int64(0)
+	if exists {
+		var err error
+		if updated, err = w.exec(sqlSongUpdate, p); err != nil {
+			return fmt.Errorf("songs: update: %w", err)
+		}
+	}
+	if updated == 0 {
+		p["id"] = core.GenerateDefaultRandomId()
+		p["rowid"] = RandomRowid()
+		if _, err := w.exec(sqlSongInsert, p); err != nil {
+			return fmt.Errorf("songs: insert: %w", err)
+		}
+	}
+	for _, m := range songdata.Models() {
+		if v := vecs[m.Name]; v != nil {
+			if _, err := w.exec(sqlVecUpsert, dbx.Params{"m": m.Name, "k": songKey, "v": vectors.EncodeBlob(v)}); err != nil {
+				return fmt.Errorf("song_vectors: write: %w", err)
+			}
+		} else if exists {
+			if _, err := w.exec(sqlVecDelete, dbx.Params{"m": m.Name, "k": songKey}); err != nil {
+				return fmt.Errorf("song_vectors: delete: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -40,25 +42,40 @@ type pendingRow struct {
 // StoreContributions writes validated contributions in one transaction,
 // all or nothing: rows get random ids and random rowids, are inserted in a
 // random order (so the file layout does not follow the request), carry a
-// receipt tag when a secret is given, and the songs table is refreshed;
-// after the commit, the similarity index follows. The record API path gets
-// the same treatment from record hooks; this path writes rows directly
-// because it is the fast one (import and /contribute).
+// receipt tag when a secret is given, and the songs and song_vectors rows
+// follow; after the commit, the similarity index follows. The record API
+// path gets the same treatment from record hooks; this path writes rows
+// directly because it is the fast one (import and /contribute): statements
+// are prepared once per transaction, one query finds which songs exist, and
+// the consensus of a song new to the database is computed from the upload
+// itself instead of being read back.
 func StoreContributions(app core.App, sim *Similarity, songs []Contribution, secret string) (StoredIDs, error) {
 	ids := StoredIDs{Score: []string{}, Embedding: []string{}, Songs: make([]StoredSongIDs, len(songs))}
 	var rows []pendingRow
-	keys := map[string]bool{}
-	type mk struct{ model, key string }
-	var vecKeys []mk
+	inputs := map[string]*songInput{}
+	var keys []string
+	input := func(k string) *songInput {
+		in := inputs[k]
+		if in == nil {
+			in = &songInput{}
+			inputs[k] = in
+			keys = append(keys, k)
+		}
+		return in
+	}
+	vecKeys := map[string][]string{}
 	for i, c := range songs {
-		if c.Score != nil {
+		if s := c.Score; s != nil {
 			id := core.GenerateDefaultRandomId()
-			p := dbx.Params(c.Score.Values())
+			p := dbx.Params(s.Values())
 			p["id"] = id
 			rows = append(rows, pendingRow{"score", p})
 			ids.Score = append(ids.Score, id)
 			ids.Songs[i].Score = id
-			keys[c.Score.SongKey] = true
+			in := input(s.SongKey)
+			in.scores = append(in.scores, songdata.ScoreRow{Artist: s.Artist, Title: s.Title, Tempo: s.Tempo,
+				Key: s.Key, Scale: s.Scale, Energy: s.Energy, MoodVector: s.MoodVector, OtherFeatures: s.OtherFeatures,
+				Album: s.Album, Duration: s.Duration, MBID: s.MBID, ISRC: s.ISRC})
 		}
 		for _, e := range c.Embeddings {
 			id := core.GenerateDefaultRandomId()
@@ -71,8 +88,8 @@ func StoreContributions(app core.App, sim *Similarity, songs []Contribution, sec
 				ids.Songs[i].Embedding = map[string]string{}
 			}
 			ids.Songs[i].Embedding[e.Model] = id
-			keys[e.SongKey] = true
-			vecKeys = append(vecKeys, mk{e.Model, e.SongKey})
+			input(e.SongKey).addEmbedding(e.Model, songEmb{e.Artist, e.Title, e.Vector})
+			vecKeys[e.Model] = append(vecKeys[e.Model], e.SongKey)
 		}
 	}
 	shuffle(rows)
@@ -84,13 +101,36 @@ func StoreContributions(app core.App, sim *Similarity, songs []Contribution, sec
 		}
 	}
 	err := app.RunInTransaction(func(tx core.App) error {
+		existing, err := existingSongs(tx.DB(), keys)
+		if err != nil {
+			return err
+		}
+		ins := map[string]*dbx.Query{}
+		defer func() {
+			for _, q := range ins {
+				q.Close()
+			}
+		}()
 		for _, r := range rows {
-			if _, err := tx.DB().Insert(r.table, r.params).Execute(); err != nil {
+			q := ins[r.table]
+			if q == nil {
+				q = tx.DB().NewQuery(insertSQL(r.table, r.params)).Prepare()
+				ins[r.table] = q
+			}
+			if _, err := q.Bind(r.params).Execute(); err != nil {
 				return fmt.Errorf("storing a %s row: %w", r.table, err)
 			}
 		}
-		for k := range keys {
-			if err := RefreshSong(tx, k); err != nil {
+		w := newSongWriter(tx.DB(), true)
+		defer w.close()
+		for _, k := range keys {
+			in := *inputs[k]
+			if existing[k] {
+				if in, err = readSong(tx.DB(), k); err != nil {
+					return err
+				}
+			}
+			if err := w.write(k, in, existing[k]); err != nil {
 				return err
 			}
 		}
@@ -100,18 +140,48 @@ func StoreContributions(app core.App, sim *Similarity, songs []Contribution, sec
 		return StoredIDs{}, err
 	}
 	if sim != nil {
-		seen := map[mk]bool{}
-		for _, v := range vecKeys {
-			if seen[v] {
-				continue
-			}
-			seen[v] = true
-			if err := sim.Refresh(app, v.model, v.key); err != nil {
-				app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
-			}
+		if err := sim.RefreshKeys(app, vecKeys); err != nil {
+			app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
 		}
 	}
 	return ids, nil
+}
+
+// insertSQL is the INSERT of a row with the given columns, in a fixed
+// order so that one prepared statement serves every row of a table.
+func insertSQL(table string, p dbx.Params) string {
+	cols := make([]string, 0, len(p))
+	for c := range p {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	names := make([]string, len(cols))
+	vals := make([]string, len(cols))
+	for i, c := range cols {
+		names[i], vals[i] = "[["+c+"]]", "{:"+c+"}"
+	}
+	return "INSERT INTO {{" + table + "}} (" + strings.Join(names, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")"
+}
+
+// existingSongs returns which of the song keys have a songs row.
+func existingSongs(db dbx.Builder, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), 500)]
+		keys = keys[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		var found []string
+		if err := db.Select("song_key").From("songs").Where(dbx.In("song_key", args...)).Column(&found); err != nil {
+			return nil, fmt.Errorf("songs: finding existing songs: %w", err)
+		}
+		for _, k := range found {
+			out[k] = true
+		}
+	}
+	return out, nil
 }
 
 // shuffle is a Fisher–Yates shuffle driven by crypto/rand.

@@ -59,13 +59,12 @@ func (s *Score) Values() map[string]any {
 
 // Values returns the column values of the embedding row: the vector as a
 // JSON array of float32 values in their shortest exact decimal form
-// ("embedding", the API's field) and as base64 little-endian float32
-// ("vec", hidden, for a fast start-up of the similarity index).
+// ("embedding", the API's field). The song's consensus vector per model is
+// kept apart, as a float32 BLOB, in song_vectors (hooks/songs.go).
 func (e *Embedding) Values() map[string]any {
 	m := e.Identity.values()
 	m["model"] = e.Model
 	m["embedding"] = json.RawMessage(VectorJSON(e.Vector))
-	m["vec"] = EncodeVec(e.Vector)
 	return m
 }
 

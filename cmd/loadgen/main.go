@@ -44,7 +44,6 @@ commands:
   verify   check offline that every acknowledged id (bench --ids file) exists
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
   loadscan time the start-up read of the vectors: the service's query vs a rowid-order scan
-  ingestexp  time StoreContributions against a leaner prototype of its transaction (scratch copy!)
   vacuumexp  time VACUUM INTO a new file (compaction without the WAL)
 
 run "loadgen COMMAND -h" for its flags.
@@ -78,8 +77,6 @@ func main() {
 		err = cmdFloor(args)
 	case "loadscan":
 		err = cmdLoadScan(args)
-	case "ingestexp":
-		err = cmdIngestExp(args)
 	case "vacuumexp":
 		err = cmdVacuumExp(args)
 	default:
