@@ -30,9 +30,9 @@ func newApp() (*pocketbase.PocketBase, error) {
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	hooks.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
-	if err := app.RootCmd.ParseFlags(os.Args[1:]); err != nil { // early, like PocketBase's own flags
-		return nil, err
-	}
+	// early, like PocketBase's own flags; errors (and -h) are left to cobra,
+	// which parses every flag again when it runs the command
+	_ = app.RootCmd.ParseFlags(os.Args[1:])
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)
 	dataset.Register(app, cfg)
@@ -46,5 +46,8 @@ func main() {
 	}
 	if err := app.Start(); err != nil {
 		log.Fatal(err)
+	}
+	if dataset.CommandFailed() {
+		os.Exit(1)
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pocketbase/pocketbase"
@@ -35,5 +38,37 @@ func TestDevModeOnlyWithFlag(t *testing.T) {
 		if app.IsDev() != c.dev {
 			t.Errorf("%v: IsDev() = %v, want %v", c.args, app.IsDev(), c.dev)
 		}
+	}
+}
+
+// A failed import or export exits non-zero, so scripts notice; -h prints
+// the command's help.
+func TestCommandExitStatus(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(args string) (int, string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "SONGCOMMONS_TEST_SERVER_ARGS="+args)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	if code, out := run("import " + filepath.Join(dir, "missing.jsonl") + " --dir " + filepath.Join(dir, "pb")); code != 1 || !strings.Contains(out, "no such file") {
+		t.Errorf("import of a missing file: exit %d, %q", code, out)
+	}
+	good := filepath.Join(dir, "one.jsonl")
+	if err := os.WriteFile(good, []byte(`{"artist":"A","title":"B","tempo":120,"key":"C","scale":"major"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("import " + good + " --dir " + filepath.Join(dir, "pb")); code != 0 || !strings.Contains(out, "1") {
+		t.Errorf("import of a good file: exit %d, %q", code, out)
+	}
+	if code, out := run("import -h"); code != 0 || !strings.Contains(out, "--rejects") {
+		t.Errorf("import -h: exit %d, %q", code, out)
 	}
 }

@@ -94,9 +94,18 @@ func errWriter(cmd *cobra.Command) io.Writer {
 func report(w io.Writer, err error) error {
 	if err != nil {
 		fmt.Fprintln(w, "Error:", err)
+		commandFailed.Store(true)
 	}
 	return err
 }
+
+// commandFailed records that export or import failed: PocketBase's Start
+// returns nil whatever a command returned, so main asks CommandFailed to
+// exit non-zero.
+var commandFailed atomic.Bool
+
+// CommandFailed reports whether an export or import command failed.
+func CommandFailed() bool { return commandFailed.Load() }
 
 func cmdContext(cmd *cobra.Command) context.Context {
 	if ctx := cmd.Context(); ctx != nil {

@@ -275,7 +275,7 @@ func store(app core.App, opts *ImportOptions, res result) ([]hooks.Contribution,
 	write := opts.store
 	if write == nil {
 		write = func(app core.App, sim *hooks.Similarity, cs []hooks.Contribution) error {
-			_, err := hooks.StoreContributions(app, sim, cs, "")
+			_, err := hooks.StoreContributionsInOrder(app, sim, cs)
 			return err
 		}
 	}

@@ -168,9 +168,10 @@ func (in songInput) consensus(songKey string) (dbx.Params, map[string][]float32)
 // songWriter writes songs and song_vectors rows, with statements prepared
 // once per transaction on the bulk path.
 type songWriter struct {
-	db       dbx.Builder
-	prepared bool
-	stmts    map[string]*dbx.Query
+	db        dbx.Builder
+	prepared  bool
+	seqRowids bool // new songs rows take SQLite's next rowid (bulk import in dump order)
+	stmts     map[string]*dbx.Query
 }
 
 func newSongWriter(db dbx.Builder, prepared bool) *songWriter {
@@ -212,7 +213,7 @@ var songColumnList = func() []string {
 }()
 
 var (
-	sqlSongUpdate, sqlSongInsert string
+	sqlSongUpdate, sqlSongInsert, sqlSongInsertSeq string
 )
 
 func init() {
@@ -226,6 +227,7 @@ func init() {
 	}
 	sqlSongUpdate = "UPDATE songs SET " + strings.Join(set, ", ") + " WHERE song_key = {:song_key}"
 	sqlSongInsert = "INSERT INTO songs (rowid, id, " + strings.Join(names, ", ") + ") VALUES ({:rowid}, {:id}, " + strings.Join(vals, ", ") + ")"
+	sqlSongInsertSeq = "INSERT INTO songs (id, " + strings.Join(names, ", ") + ") VALUES ({:id}, " + strings.Join(vals, ", ") + ")"
 }
 
 const (
@@ -260,8 +262,12 @@ func (w *songWriter) write(songKey string, in songInput, exists bool) error {
 	}
 	if updated == 0 {
 		p["id"] = core.GenerateDefaultRandomId()
-		p["rowid"] = RandomRowid()
-		if _, err := w.exec(sqlSongInsert, p); err != nil {
+		insert := sqlSongInsertSeq
+		if !w.seqRowids {
+			p["rowid"] = RandomRowid()
+			insert = sqlSongInsert
+		}
+		if _, err := w.exec(insert, p); err != nil {
 			return fmt.Errorf("songs: insert: %w", err)
 		}
 	}

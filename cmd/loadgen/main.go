@@ -43,7 +43,7 @@ commands:
   compact  time hooks.Compactor.Compact (checkpoint + VACUUM) on a pb_data dir, offline
   verify   check offline that every acknowledged id (bench --ids file) exists
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
-  loadscan time the start-up read of the vectors: the service's query vs a rowid-order scan
+  dump     write a dump (JSONL, as export writes it) of N synthetic songs, for "songcommons import"
   vacuumexp  time VACUUM INTO a new file (compaction without the WAL)
 
 run "loadgen COMMAND -h" for its flags.
@@ -75,8 +75,8 @@ func main() {
 		err = cmdVerify(args)
 	case "floor":
 		err = cmdFloor(args)
-	case "loadscan":
-		err = cmdLoadScan(args)
+	case "dump":
+		err = cmdDump(args)
 	case "vacuumexp":
 		err = cmdVacuumExp(args)
 	default:
