@@ -24,6 +24,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindSimilarity(app, cfg, sim)
 	acc := bindAccounts(app, cfg)
 	bindRoutes(app, cfg, sim, acc)
+	bindBatchFastPath(app, sim) // after bindAccounts: consent and quota admit the batch first
 	bindStatus(app, cfg, sim)
 	bindStats(app, cfg)
 	bindCompaction(app, &Compactor{})

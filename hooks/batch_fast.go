@@ -1,0 +1,119 @@
+package hooks
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/songdata"
+)
+
+// bindBatchFastPath stores a legacy /api/batch upload (AudioMuse-AI's:
+// record creates on score and embedding, 50 at a time) with the bulk path
+// of /contribute instead of PocketBase's per-record pipeline, which ran
+// every hook, a rowid UPDATE, a songs refresh and an index refresh per
+// record. It is bound after the sign-in, consent and quota hooks (so those
+// have admitted the batch) and answers exactly what PocketBase would: one
+// {"status":200,"body":record} per sub-request, in order.
+//
+// It takes a batch only when every sub-request is a plain create on a
+// contributed collection and every body passes the validator. Anything
+// else (another method or collection, a query string, per-request headers,
+// a client-chosen id, unknown fields, a bad value) goes down PocketBase's
+// own path, which gives its exact errors; nothing is stored twice, since
+// the fast path stores all or nothing.
+func bindBatchFastPath(app core.App, sim *Similarity) {
+	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
+		if e.Auth == nil || e.Auth.Collection().Name != "users" {
+			return e.Next()
+		}
+		plan, ok := planFastBatch(e)
+		if !ok {
+			return e.Next()
+		}
+		secret := e.Request.Header.Get(ReceiptHeader)
+		if secret != "" && CheckSecret(secret) != nil {
+			return e.Next() // PocketBase's path answers with the field error
+		}
+		ids, err := StoreContributions(e.App, sim, plan.contribs, secret)
+		if err != nil {
+			e.App.Logger().Warn("songcommons: batch fast path failed, retrying the batch record by record", "error", err.Error())
+			return e.Next()
+		}
+		out := make([]*apis.BatchRequestResult, len(plan.records))
+		for i, r := range plan.records {
+			if c := plan.contribs[i]; c.Score != nil {
+				r.Id = ids.Songs[i].Score
+			} else {
+				r.Id = ids.Songs[i].Embedding[c.Embeddings[0].Model]
+			}
+			out[i] = &apis.BatchRequestResult{Status: http.StatusOK, Body: r}
+		}
+		return e.JSON(http.StatusOK, out)
+	})
+}
+
+type fastBatch struct {
+	records  []*core.Record // one per sub-request: its canonical values, for the answer
+	contribs []Contribution // one per sub-request
+}
+
+// planFastBatch validates a batch for the fast path, or says it is not one.
+func planFastBatch(e *core.BatchRequestEvent) (fastBatch, bool) {
+	var plan fastBatch
+	for _, r := range e.Batch {
+		if !strings.EqualFold(r.Method, http.MethodPost) || len(r.Headers) > 0 || strings.ContainsAny(r.URL, "?#") {
+			return plan, false
+		}
+		name := recordsPathCollection(r.URL)
+		if r.URL != "/api/collections/"+name+"/records" {
+			return plan, false
+		}
+		fields := scoreFields
+		switch name {
+		case "score":
+		case "embedding":
+			fields = embeddingFields
+		default:
+			return plan, false
+		}
+		coll, err := e.App.FindCachedCollectionByNameOrId(name)
+		if err != nil {
+			return plan, false
+		}
+		for k := range r.Body {
+			if !slices.Contains(fields, k) {
+				return plan, false
+			}
+		}
+		// the record path's own type conversions (a numeric string, a
+		// vector sent as a JSON string), then the one validator
+		rec := core.NewRecord(coll)
+		rec.Load(r.Body)
+		in := recordInput(rec, fields)
+		var c Contribution
+		var values map[string]any
+		if name == "score" {
+			s, errs := songdata.CheckScore(in, "")
+			if errs != nil {
+				return plan, false
+			}
+			c.Score, values = s, s.Values()
+		} else {
+			emb, errs := songdata.CheckEmbedding(in, "")
+			if errs != nil {
+				return plan, false
+			}
+			c.Embeddings, values = []*songdata.Embedding{emb}, emb.Values()
+		}
+		for k, v := range values {
+			rec.Set(k, v)
+		}
+		plan.records = append(plan.records, rec)
+		plan.contribs = append(plan.contribs, c)
+	}
+	return plan, len(plan.records) > 0
+}
