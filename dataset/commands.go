@@ -261,9 +261,9 @@ func runImport(ctx context.Context, app core.App, stderr io.Writer, path, format
 	rejects := &lazyFile{path: rejectsPath}
 	defer rejects.Close()
 
-	// a larger page cache for the writing connection while importing: rows
-	// land at random rowids all over tables that outgrow the default cache
-	// (about 10% less CPU per song at 300k songs, see BENCH_NOTES.md)
+	// a larger page cache for the writing connection while importing: the
+	// indexes on random values (ids, MBIDs, ISRCs) outgrow the default
+	// cache (see DefaultChunk)
 	restore := setPageCache(app, importCacheKiB)
 	defer restore()
 
@@ -288,7 +288,7 @@ func runImport(ctx context.Context, app core.App, stderr io.Writer, path, format
 
 // importCacheKiB is the page cache of the writing connection during an
 // import (PocketBase's default is 32 MB).
-const importCacheKiB = 256 << 10
+const importCacheKiB = 1 << 20
 
 // setPageCache sets the page cache of the writing connection (the
 // nonconcurrent pool has a single connection) and returns a func that
