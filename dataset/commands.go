@@ -16,6 +16,8 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
+
+	"songcommons/hooks"
 )
 
 // NewExportCmd is `songcommons export [FILE]`: the dump of the dataset
@@ -266,6 +268,7 @@ func runImport(ctx context.Context, app core.App, stderr io.Writer, path, format
 	// cache (see DefaultChunk)
 	restore := setPageCache(app, importCacheKiB)
 	defer restore()
+	defer hooks.StartCheckpointer(app)()
 
 	bar := NewBar(stderr, "import", "lines", size)
 	sum, err := Import(ctx, app, in, ImportOptions{

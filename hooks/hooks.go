@@ -28,6 +28,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindStatus(app, cfg, sim)
 	bindStats(app, cfg)
 	bindCompaction(app, &Compactor{})
+	bindCheckpointer(app)
 	bindOperations(app, cfg)
 	bindStatic(app, publicFS)
 	return sim

@@ -1,0 +1,53 @@
+package hooks_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+
+	"songcommons/hooks"
+)
+
+// With the background checkpointer, the writing connection no longer
+// checkpoints by itself, and committed pages still reach data.db: the
+// goroutine copies them there.
+func TestBackgroundCheckpoints(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	stop := hooks.StartCheckpointer(app)
+	var auto int
+	if err := app.NonconcurrentDB().NewQuery("PRAGMA wal_autocheckpoint").Row(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer's wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	dataDB := filepath.Join(app.DataDir(), "data.db")
+	size := func() int64 {
+		fi, err := os.Stat(dataDB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE ckpt_test (v TEXT)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	blob := strings.Repeat("x", 4000)
+	for i := 0; i < 3000; i++ { // ~12 MB through the WAL, in small commits
+		if _, err := app.NonconcurrentDB().NewQuery("INSERT INTO ckpt_test (v) VALUES ({:v})").Bind(dbx.Params{"v": blob}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for size() < before+10<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("data.db is %d bytes (%d before): the committed pages were not checkpointed", size(), before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+}
