@@ -27,6 +27,7 @@ func newApp() (*pocketbase.PocketBase, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks.ApplyMemoryLimit(cfg) // SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	hooks.AddFlags(app.RootCmd.PersistentFlags(), &cfg)

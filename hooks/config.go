@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,23 @@ type Config struct {
 	// measured on synthetic data only, see vectors/BENCH_NOTES.md).
 	ApproxSimilar bool
 
+	// MaxPendingUploads is how many heavy writes (POST /contribute,
+	// /api/batch, record creates on score and embedding) are handled at
+	// once; the others wait up to UploadWait for a slot, then get 503 with
+	// Retry-After before their body is read
+	// (SONGCOMMONS_MAX_PENDING_UPLOADS, default 8).
+	MaxPendingUploads int
+	// UploadWait is how long a heavy write waits for a slot (2 s; tests
+	// shorten it).
+	UploadWait time.Duration
+
+	// MemoryLimit is the soft Go memory limit in bytes set at start-up
+	// (SONGCOMMONS_MEMORY_LIMIT, e.g. "3GiB"; 0 = none, the default).
+	MemoryLimit int64
+	// GoMemLimit is GOMEMLIMIT as found in the environment: when set, the
+	// Go runtime has applied it and MemoryLimit is ignored.
+	GoMemLimit string
+
 	// Quiet keeps start-up notices off the console (tests).
 	Quiet bool
 }
@@ -68,15 +86,17 @@ func (c Config) SignInEnabled() bool {
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000,
-		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7}
+		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7,
+		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait}
 }
 
 // ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
 func ConfigFromEnv() (Config, error) {
-	return configFrom(os.Getenv)
+	return ConfigFrom(os.Getenv)
 }
 
-func configFrom(getenv func(string) string) (Config, error) {
+// ConfigFrom reads the configuration from getenv (os.Getenv, or a map in tests).
+func ConfigFrom(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	c.GitHubClientID = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_ID"))
 	c.GitHubClientSecret = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_SECRET"))
@@ -131,6 +151,21 @@ func configFrom(getenv func(string) string) (Config, error) {
 		}
 		c.BackupKeep = n
 	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_MAX_PENDING_UPLOADS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SONGCOMMONS_MAX_PENDING_UPLOADS=%q: use a whole number of at least 1 (uploads handled at once; default %d)", v, DefaultMaxPendingUploads)
+		}
+		c.MaxPendingUploads = n
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_MEMORY_LIMIT")); v != "" {
+		n, err := ParseMemoryLimit(v)
+		if err != nil {
+			return c, fmt.Errorf("SONGCOMMONS_MEMORY_LIMIT: %w", err)
+		}
+		c.MemoryLimit = n
+	}
+	c.GoMemLimit = strings.TrimSpace(getenv("GOMEMLIMIT"))
 	q, err := dailyQuotaFrom(getenv, c.DailyQuota)
 	if err != nil {
 		return c, err
@@ -155,6 +190,39 @@ func ParseRetention(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative", v)
 	}
 	return d, nil
+}
+
+// MinMemoryLimit is the smallest memory limit accepted: below it the
+// service would spend its time collecting garbage.
+const MinMemoryLimit = 128 << 20
+
+var memoryUnits = map[string]int64{"": 1, "b": 1,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, // as Docker reads them
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
+
+// ParseMemoryLimit parses a memory limit: a whole number of bytes with an
+// optional unit, case-insensitive: KiB, MiB, GiB, TiB (or K, M, G, T, the
+// same binary units, as Docker reads them), KB, MB, GB, TB (decimal) or B;
+// such as "3GiB". "off" or "0" means no limit (0).
+func ParseMemoryLimit(v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	if s == "off" || s == "0" {
+		return 0, nil
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	unit, ok := memoryUnits[strings.TrimSpace(s[i:])]
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if i == 0 || !ok || err != nil || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q is not a size such as 3GiB or 512MiB (or off)", v)
+	}
+	if n*unit < MinMemoryLimit {
+		return 0, fmt.Errorf("%q is below the minimum of 128MiB (use off for no limit)", v)
+	}
+	return n * unit, nil
 }
 
 // dailyQuotaFrom reads SONGCOMMONS_DAILY_QUOTA (songs per account per UTC

@@ -3,6 +3,7 @@ package hooks
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -22,17 +23,23 @@ var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
 // ShutdownGrace is how long SIGTERM waits for in-flight requests.
 const ShutdownGrace = 30 * time.Second
 
-// bindOperations: clear 429 answers with Retry-After, backups without the
-// request logs, graceful shutdown that finishes in-flight requests, and
-// song-level moderation (deleting a songs row deletes its contributions).
+// bindOperations: clear 429 answers with Retry-After, admission control of
+// heavy writes (503 with Retry-After when the writer is backed up), backups
+// without the request logs, graceful shutdown that finishes in-flight
+// requests, and song-level moderation (deleting a songs row deletes its
+// contributions).
 func bindOperations(app core.App, cfg Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
+	adm := newAdmission(cfg.MaxPendingUploads, cfg.UploadWait)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if !cfg.RateLimits {
 			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
 		}
+		se.Router.Bind(adm.handler())
+		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 503 with Retry-After); Go memory limit %s",
+			cap(adm.slots), adm.wait, MemoryLimitSummary(cfg))
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsOperations",
 			Priority: apis.DefaultRateLimitMiddlewarePriority - 50, // around the rate limiter
@@ -43,7 +50,11 @@ func bindOperations(app core.App, cfg Config) {
 				}
 				inflight.Add(1)
 				defer inflight.Done()
+				body := requestBody(e.Request)
 				err := e.Next()
+				if err != nil && body != nil {
+					e.Request.Body = body
+				}
 				var apiErr *router.ApiError
 				if errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests {
 					retry := "60"
@@ -105,4 +116,20 @@ func bindOperations(app core.App, cfg Config) {
 		}
 		return e.Next()
 	})
+}
+
+// requestBody returns the request body itself, from under PocketBase's
+// rereadable wrapper (nil if there is none). It is handed back to Go's
+// HTTP server before an error is answered: behind the wrappers, the server
+// cannot tell that a refused request's body was never read (413 by
+// Content-Length, 429, 503), so it would keep the connection and parse the
+// rest of the body as the next request (a plain "400 Bad Request"). With
+// the body itself, it discards at most 256 KiB of it to keep the
+// connection, or closes the connection gracefully after the answer, as
+// net/http intends.
+func requestBody(r *http.Request) io.ReadCloser {
+	if rr, ok := r.Body.(*router.RereadableReadCloser); ok {
+		return rr.ReadCloser
+	}
+	return nil
 }
