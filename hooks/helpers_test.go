@@ -24,8 +24,8 @@ import (
 const (
 	aliceID     = "alice0000000001"
 	bobID       = "bob000000000002"
-	aliceGH     = "583231"
-	bobGH       = "9919"
+	aliceGH     = "583231904" // long enough never to turn up by chance in a
+	bobGH       = "991904213" // random id or receipt tag (TestNoAttribution)
 	superuserID = "superuser000001"
 	testSecret  = "songcommons-test-secret-0123456789abcdef-0123456789"
 )
