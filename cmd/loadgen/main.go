@@ -40,11 +40,10 @@ commands:
   serve    start the real binary, time readiness, run bench scenarios, verify acknowledged writes, stop it
   bench    run scenarios against a running server on 127.0.0.1
   profile  run scenarios against the app served in-process, with a CPU profile
-  compact  time hooks.Compactor.Compact (checkpoint + VACUUM) on a pb_data dir, offline
+  compact  time hooks.Compactor.Compact up to its restart (VACUUM INTO a snapshot), offline; the snapshot is discarded
   verify   check offline that every acknowledged id (bench --ids file) exists
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
   dump     write a dump (JSONL, as export writes it) of N synthetic songs, for "songcommons import"
-  vacuumexp  time VACUUM INTO a new file (compaction without the WAL)
 
 run "loadgen COMMAND -h" for its flags.
 `
@@ -77,8 +76,6 @@ func main() {
 		err = cmdFloor(args)
 	case "dump":
 		err = cmdDump(args)
-	case "vacuumexp":
-		err = cmdVacuumExp(args)
 	default:
 		fmt.Fprint(os.Stderr, usageText)
 		os.Exit(2)

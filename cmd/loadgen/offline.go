@@ -303,15 +303,26 @@ func cmdCompact(args []string) error {
 			}
 		}
 	}()
-	err = (&hooks.Compactor{}).Compact(app)
+	// the service restarts onto the snapshot; here the restart is replaced
+	// by a measurement, after which Compact discards the snapshot and
+	// leaves data.db as it was
+	var took time.Duration
+	var snapshot string
+	measured := errors.New("measured; snapshot discarded")
+	err = (&hooks.Compactor{Exec: func() error {
+		took = time.Since(t)
+		snapshot = fileSize(filepath.Join(*dir, "data.db.compact"))
+		return measured
+	}}).Compact(app)
 	close(stopMem)
-	fmt.Printf("loadgen process during Compact: peak VmRSS %.0f MiB, VmHWM %.0f MiB, after %s\n", peak.RSS, readMem(os.Getpid()).HWM, time.Since(t).Round(time.Millisecond))
-	if err != nil {
+	fmt.Printf("loadgen process during Compact: peak VmRSS %.0f MiB, VmHWM %.0f MiB\n", peak.RSS, readMem(os.Getpid()).HWM)
+	if took == 0 {
 		show("after the failure")
 		return err
 	}
-	fmt.Printf("Compactor.Compact (checkpoint + VACUUM + checkpoint, both DBs): %s\n", time.Since(t).Round(time.Millisecond))
-	show("after")
+	fmt.Printf("Compactor.Compact up to the restart (guard, aux VACUUM, write lock, VACUUM INTO, fsyncs): %s; snapshot %s\n",
+		took.Round(time.Millisecond), snapshot)
+	show("after (snapshot discarded)")
 	return nil
 }
 
