@@ -26,7 +26,7 @@ import (
 const DefaultMaxPendingUploads = 8
 
 // DefaultUploadWait is how long a heavy write waits for a slot before it
-// is answered 503.
+// is answered 429.
 const DefaultUploadWait = 2 * time.Second
 
 // admissionPriority puts the admission check after the rate limiter, the
@@ -41,7 +41,10 @@ const BusyMessage = "The server is busy storing other uploads"
 // admission bounds the heavy writes (bulk uploads, batches, record
 // creates on the contributed collections) that are handled at once. They
 // all end at SQLite's single writer; a write that finds no free slot
-// within wait is answered 503 with Retry-After before its body is read.
+// within wait is answered 429 with Retry-After before its body is read:
+// like the rate limiter's answer, it tells a client to come back later, and
+// sync clients already handle it; a 5xx would say the server failed, and
+// nothing failed (the mixed-load target is zero 5xx).
 type admission struct {
 	slots chan struct{}
 	wait  time.Duration
@@ -70,7 +73,7 @@ func (a *admission) handler() *hook.Handler[*core.RequestEvent] {
 			if !a.acquire(e.Request.Context()) {
 				retry := a.retryAfter()
 				e.Response.Header().Set("Retry-After", strconv.Itoa(retry))
-				return e.Error(http.StatusServiceUnavailable, fmt.Sprintf(
+				return e.Error(http.StatusTooManyRequests, fmt.Sprintf(
 					"%s (%d at a time): retry after %d s. Nothing of this request was stored.",
 					BusyMessage, cap(a.slots), retry), nil)
 			}

@@ -92,7 +92,7 @@ func (u *slowUpload) finish(t testing.TB) answer {
 
 // waitBusy returns once the held upload has the only slot and heavy
 // writes are refused: an empty batch is a probe that stores nothing (400
-// when admitted, 503 when no slot is free).
+// when admitted, 429 when no slot is free).
 func waitBusy(t testing.TB, srv *httptest.Server, token string, held *slowUpload) answer {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -106,7 +106,7 @@ func waitBusy(t testing.TB, srv *httptest.Server, token string, held *slowUpload
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		if a.code == http.StatusServiceUnavailable {
+		if a.code == http.StatusTooManyRequests {
 			return a
 		}
 		if a.code != http.StatusBadRequest {
@@ -118,22 +118,22 @@ func waitBusy(t testing.TB, srv *httptest.Server, token string, held *slowUpload
 	return answer{}
 }
 
-// assertBusy checks a 503 refusal: Retry-After in whole seconds and a
+// assertBusy checks a 429 refusal: Retry-After in whole seconds and a
 // PocketBase-shaped JSON error naming the reason.
 func assertBusy(t testing.TB, what string, a answer) {
 	t.Helper()
 	if a.err != nil {
 		t.Fatalf("%s: %v", what, a.err)
 	}
-	if a.code != http.StatusServiceUnavailable {
-		t.Fatalf("%s: %d %v, want 503", what, a.code, a.body)
+	if a.code != http.StatusTooManyRequests {
+		t.Fatalf("%s: %d %v, want 429", what, a.code, a.body)
 	}
 	retry, err := strconv.Atoi(a.header.Get("Retry-After"))
 	if err != nil || retry < 1 || retry > 90 {
 		t.Errorf("%s: Retry-After %q", what, a.header.Get("Retry-After"))
 	}
 	msg, _ := a.body["message"].(string)
-	if a.body["status"] != 503.0 || !strings.HasPrefix(msg, hooks.BusyMessage) ||
+	if a.body["status"] != 429.0 || !strings.HasPrefix(msg, hooks.BusyMessage) ||
 		!strings.Contains(msg, fmt.Sprintf("retry after %d s", retry)) || !strings.Contains(msg, "Nothing of this request") {
 		t.Errorf("%s: body %v", what, a.body)
 	}
@@ -160,7 +160,7 @@ func countArtist(t testing.TB, app core.App, table, artist string) int {
 }
 
 // TestAdmissionBusy: with one slot taken by an upload whose body is still
-// arriving, other heavy writes are refused with 503 + Retry-After before
+// arriving, other heavy writes are refused with 429 + Retry-After before
 // their body is read and store nothing, reads still answer, and once the
 // upload is done a retry is stored.
 func TestAdmissionBusy(t *testing.T) {
@@ -233,7 +233,7 @@ func TestAdmissionBusy(t *testing.T) {
 // gives the slot back, so the next write is admitted.
 func TestAdmissionReleasesSlots(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1 }) // default 2 s wait: a leaked slot means 503
+	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1 }) // default 2 s wait: a leaked slot means 429
 	defer app.Cleanup()
 	app.OnRecordCreateRequest("score").BindFunc(func(e *core.RecordRequestEvent) error {
 		if e.Record.GetString("artist") == "Panic In A Hook" {
@@ -313,7 +313,7 @@ func TestAdmissionClientGone(t *testing.T) {
 		if a.code == 200 {
 			break
 		}
-		if a.code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+		if a.code != http.StatusTooManyRequests || time.Now().After(deadline) {
 			t.Fatalf("upload after a client left: %d %v", a.code, a.body)
 		}
 	}

@@ -59,7 +59,7 @@ type Config struct {
 
 	// MaxPendingUploads is how many heavy writes (POST /contribute,
 	// /api/batch, record creates on score and embedding) are handled at
-	// once; the others wait up to UploadWait for a slot, then get 503 with
+	// once; the others wait up to UploadWait for a slot, then get 429 with
 	// Retry-After before their body is read
 	// (SONGCOMMONS_MAX_PENDING_UPLOADS, default 8).
 	MaxPendingUploads int

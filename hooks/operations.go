@@ -24,7 +24,7 @@ var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
 const ShutdownGrace = 30 * time.Second
 
 // bindOperations: clear 429 answers with Retry-After, admission control of
-// heavy writes (503 with Retry-After when the writer is backed up), backups
+// heavy writes (429 with Retry-After when the writer is backed up), backups
 // without the request logs, graceful shutdown that finishes in-flight
 // requests, and song-level moderation (deleting a songs row deletes its
 // contributions).
@@ -38,7 +38,7 @@ func bindOperations(app core.App, cfg Config) {
 			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
 		}
 		se.Router.Bind(adm.handler())
-		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 503 with Retry-After); Go memory limit %s",
+		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After); Go memory limit %s",
 			cap(adm.slots), adm.wait, MemoryLimitSummary(cfg))
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsOperations",
