@@ -28,7 +28,8 @@ func newApp() (*pocketbase.PocketBase, error) {
 		return nil, err
 	}
 	hooks.ApplyMemoryLimit(cfg) // SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect,
+		DataMaxOpenConns: hooks.MaxReadConns, DataMaxIdleConns: hooks.MaxReadConns})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	hooks.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
 	// early, like PocketBase's own flags; errors (and -h) are left to cobra,

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase"
+
+	"songcommons/hooks"
 )
 
 // PocketBase turns dev mode on by itself for binaries in the temp folder
@@ -70,5 +73,28 @@ func TestCommandExitStatus(t *testing.T) {
 	}
 	if code, out := run("import -h"); code != 0 || !strings.Contains(out, "--rejects") {
 		t.Errorf("import -h: exit %d, %q", code, out)
+	}
+}
+
+// The pool of reading connections is bounded (hooks.MaxReadConns): each
+// connection holds its own page cache.
+func TestReadConnectionsBounded(t *testing.T) {
+	saved := os.Args
+	defer func() { os.Args = saved }()
+	os.Args = []string{"songcommons", "serve", "--dir", t.TempDir()}
+	app, err := newApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	defer app.ResetBootstrapState()
+	db, ok := app.ConcurrentDB().(*dbx.DB)
+	if !ok {
+		t.Fatalf("ConcurrentDB is %T", app.ConcurrentDB())
+	}
+	if got := db.DB().Stats().MaxOpenConnections; got != hooks.MaxReadConns {
+		t.Errorf("data.db read pool: %d connections at most, want %d", got, hooks.MaxReadConns)
 	}
 }

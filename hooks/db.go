@@ -17,3 +17,12 @@ const sqlitePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_p
 func DBConnect(dbPath string) (*dbx.DB, error) {
 	return dbx.Open("sqlite", dbPath+sqlitePragmas)
 }
+
+// MaxReadConns bounds PocketBase's pool of reading connections to data.db
+// (its default is 120). Each connection keeps its own page cache of up to
+// 32 MB: with 100 clients looking songs up at once, 100 connections held
+// over 3 GB and SQLite began to fail lookups with "out of memory" (1M-song
+// mixed load, BENCHMARKS.md). On a 2-core server more than a few dozen
+// concurrent readers only queue for the CPU anyway; the others wait for a
+// connection in Go.
+const MaxReadConns = 16
