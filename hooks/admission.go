@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -61,27 +62,62 @@ func newAdmission(size int, wait time.Duration) *admission {
 	return &admission{slots: make(chan struct{}, size), wait: wait}
 }
 
-// handler is the router middleware that applies the admission.
+// handler is the router middleware that applies the admission to heavy
+// writes.
 func (a *admission) handler() *hook.Handler[*core.RequestEvent] {
+	return a.gate("songcommonsAdmission", func(e *core.RequestEvent) bool { return heavyWrite(e.App, e.Request) },
+		BusyMessage, "Nothing of this request was stored.")
+}
+
+// gate is a router middleware that admits the requests match selects
+// through a's slots, answering 429 with Retry-After (message, the slot
+// count, the wait and tail) to those that find none in time.
+func (a *admission) gate(id string, match func(*core.RequestEvent) bool, message, tail string) *hook.Handler[*core.RequestEvent] {
 	return &hook.Handler[*core.RequestEvent]{
-		Id:       "songcommonsAdmission",
+		Id:       id,
 		Priority: admissionPriority,
 		Func: func(e *core.RequestEvent) error {
-			if !heavyWrite(e.App, e.Request) {
+			if !match(e) {
 				return e.Next()
 			}
 			if !a.acquire(e.Request.Context()) {
 				retry := a.retryAfter()
 				e.Response.Header().Set("Retry-After", strconv.Itoa(retry))
 				return e.Error(http.StatusTooManyRequests, fmt.Sprintf(
-					"%s (%d at a time): retry after %d s. Nothing of this request was stored.",
-					BusyMessage, cap(a.slots), retry), nil)
+					"%s (%d at a time): retry after %d s. %s", message, cap(a.slots), retry, tail), nil)
 			}
 			start := time.Now()
 			defer a.release(start) // on every way out: answer, error, panic, client gone
 			return e.Next()
 		},
 	}
+}
+
+// ReadBusyMessage starts the answer to a lookup or similarity search that
+// waited too long for a slot.
+const ReadBusyMessage = "The server is busy answering other lookups"
+
+// MaxConcurrentReads is how many lookups and similarity searches are
+// answered at once: twice the cores. Each is CPU-bound (a lookup is ~40 ms
+// of one core, a search scans the whole matrix on every core), so more at
+// once only share the cores more thinly, hold more answers in memory, and
+// starve the single writer: with 100 clients, uploads stored 113 songs/s
+// while ~90 reads ran at once (BENCHMARKS.md). The others wait their turn,
+// up to ReadWait, in the order Go's channel gives.
+var MaxConcurrentReads = 2 * runtime.GOMAXPROCS(0)
+
+// ReadWait is how long a read waits for a slot before it is answered 429.
+const ReadWait = 30 * time.Second
+
+// isHeavyRead reports whether r is a lookup or a similarity search.
+func isHeavyRead(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/api/songcommons/lookup":
+		return r.Method == http.MethodPost
+	case "/api/songcommons/similar":
+		return r.Method == http.MethodGet || r.Method == http.MethodPost
+	}
+	return false
 }
 
 // acquire takes a slot, waiting at most a.wait; false when none came free

@@ -408,3 +408,66 @@ func TestApplyMemoryLimit(t *testing.T) {
 		t.Errorf("FormatBytes %q", s)
 	}
 }
+
+// TestReadAdmission: lookups and similarity searches are answered a few at
+// a time; with the one slot held by a lookup whose body is still arriving,
+// another lookup and a search wait, then get 429 with Retry-After naming
+// the reason, while uploads and other reads are unaffected; once the held
+// lookup is answered, lookups are served again.
+func TestReadAdmission(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, func(c *hooks.Config) { c.MaxConcurrentReads = 1; c.ReadWait = 300 * time.Millisecond })
+	defer app.Cleanup()
+	seedCatalog(t, app)
+	srv := serve(t, app)
+	alice := tokenFor(t, aliceID)
+
+	lookup := jsonString(map[string]any{"songs": []any{map[string]any{"artist": "Daft Punk", "title": "One More Time"}}})
+	pr, pw := io.Pipe()
+	held := make(chan answer, 1)
+	go func() { held <- post(context.Background(), srv, "/api/songcommons/lookup", "", pr) }()
+	go func() { _, _ = pw.Write([]byte(lookup[:10])) }()
+
+	// the held lookup takes the slot as soon as its headers arrive
+	var refused answer
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		refused = postJSON(srv, "/api/songcommons/similar", "", map[string]any{"vector": testVector(200, 1), "k": 3})
+		if refused.code == http.StatusTooManyRequests || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if refused.code != http.StatusTooManyRequests || refused.header.Get("Retry-After") == "" {
+		t.Fatalf("search while the read slot is held: %d %v, want 429 with Retry-After", refused.code, refused.header)
+	}
+	if msg, _ := refused.body["message"].(string); !strings.HasPrefix(msg, hooks.ReadBusyMessage) {
+		t.Errorf("message %q", msg)
+	}
+	if a := postJSON(srv, "/api/songcommons/lookup", "", map[string]any{"songs": []any{}}); a.code != http.StatusTooManyRequests {
+		t.Errorf("second lookup while the slot is held: %d", a.code)
+	}
+	// writes and record reads do not wait for read slots
+	if a := postJSON(srv, "/api/songcommons/contribute", alice, map[string]any{"songs": songsOf("During Reads", 3)}); a.code != 200 {
+		t.Errorf("upload while the read slot is held: %d %v", a.code, a.body)
+	}
+	if code, _ := call(t, srv, http.MethodGet, "/api/collections/score/records?perPage=5", "", nil); code != 200 {
+		t.Errorf("record list while the read slot is held: %d", code)
+	}
+
+	go func() {
+		_, _ = pw.Write([]byte(lookup[10:]))
+		_ = pw.Close()
+	}()
+	select {
+	case a := <-held:
+		if a.code != 200 {
+			t.Fatalf("held lookup: %d %v", a.code, a.body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the held lookup did not finish")
+	}
+	if a := postJSON(srv, "/api/songcommons/lookup", "", map[string]any{"songs": []any{map[string]any{"artist": "Daft Punk", "title": "One More Time"}}}); a.code != 200 {
+		t.Errorf("lookup after the slot came free: %d %v", a.code, a.body)
+	}
+}

@@ -66,6 +66,11 @@ type Config struct {
 	// UploadWait is how long a heavy write waits for a slot (2 s; tests
 	// shorten it).
 	UploadWait time.Duration
+	// MaxConcurrentReads and ReadWait bound the lookups and similarity
+	// searches answered at once (twice the cores) and how long the others
+	// wait for a slot before a 429 (30 s); tests shrink them.
+	MaxConcurrentReads int
+	ReadWait           time.Duration
 
 	// MemoryLimit is the soft Go memory limit in bytes set at start-up
 	// (SONGCOMMONS_MEMORY_LIMIT, e.g. "3GiB"; 0 = none, the default).
@@ -87,7 +92,8 @@ func (c Config) SignInEnabled() bool {
 func Defaults() Config {
 	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000,
 		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7,
-		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait}
+		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait,
+		MaxConcurrentReads: MaxConcurrentReads, ReadWait: ReadWait}
 }
 
 // ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.

@@ -32,14 +32,17 @@ func bindOperations(app core.App, cfg Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
 	adm := newAdmission(cfg.MaxPendingUploads, cfg.UploadWait)
+	reads := newAdmission(cfg.MaxConcurrentReads, cfg.ReadWait)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if !cfg.RateLimits {
 			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
 		}
 		se.Router.Bind(adm.handler())
-		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After); Go memory limit %s",
-			cap(adm.slots), adm.wait, MemoryLimitSummary(cfg))
+		se.Router.Bind(reads.gate("songcommonsReadAdmission", func(e *core.RequestEvent) bool { return isHeavyRead(e.Request) },
+			ReadBusyMessage, "Nothing was changed."))
+		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s); Go memory limit %s",
+			cap(adm.slots), adm.wait, cap(reads.slots), reads.wait, MemoryLimitSummary(cfg))
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsOperations",
 			Priority: apis.DefaultRateLimitMiddlewarePriority - 50, // around the rate limiter
