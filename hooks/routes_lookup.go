@@ -98,21 +98,19 @@ func (r *songRow) answer() SongAnswer {
 // findSongs reads the songs rows of the given keys.
 func findSongs(app core.App, keys []string) (map[string]*songRow, error) {
 	out := make(map[string]*songRow, len(keys))
-	const chunk = 500
-	for i := 0; i < len(keys); i += chunk {
-		part := keys[i:min(i+chunk, len(keys))]
-		args := make([]any, len(part))
-		for j, k := range part {
-			args[j] = k
-		}
+	err := inChunks(keys, func(_ []string, args []any) error {
 		var rows []*songRow
 		if err := app.DB().Select(strings.Split(songColumns, ", ")...).From("songs").
 			Where(dbx.In("song_key", args...)).All(&rows); err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range rows {
 			out[r.SongKey] = r
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

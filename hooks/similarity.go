@@ -3,6 +3,7 @@ package hooks
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,18 +94,8 @@ func (s *Similarity) RefreshKeys(app core.App, keys map[string][]string) error {
 		if ix == nil {
 			continue
 		}
-		for len(ks) > 0 {
-			chunk := ks[:min(len(ks), 500)]
-			ks = ks[len(chunk):]
-			args := make([]any, 0, len(chunk))
-			for _, k := range chunk {
-				if k != "" {
-					args = append(args, k)
-				}
-			}
-			if len(args) == 0 {
-				continue
-			}
+		ks = slices.DeleteFunc(slices.Clone(ks), func(k string) bool { return k == "" })
+		err := inChunks(ks, func(chunk []string, args []any) error {
 			var rows []struct {
 				Key string `db:"song_key"`
 				Vec []byte `db:"vec"`
@@ -129,6 +120,10 @@ func (s *Similarity) RefreshKeys(app core.App, keys map[string][]string) error {
 					ix.Remove(k)
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -201,40 +201,28 @@ func (w *songWriter) close() {
 	}
 }
 
-// songColumnList is the column list of a songs row, in a fixed order.
-var songColumnList = func() []string {
+// The statements of songs and song_vectors rows. The INSERTs list the
+// columns of SongRowParams with insertSQL, like the contributed rows.
+var sqlSongUpdate, sqlSongInsert, sqlSongInsertSeq = func() (string, string, string) {
 	p := SongRowParams("", songdata.Consensus{}, nil)
-	cols := make([]string, 0, len(p))
-	for k := range p {
-		cols = append(cols, k)
-	}
-	slices.Sort(cols)
-	return cols
-}()
-
-var (
-	sqlSongUpdate, sqlSongInsert, sqlSongInsertSeq string
-)
-
-func init() {
-	var set, names, vals []string
-	for _, c := range songColumnList {
+	var set []string
+	for c := range p {
 		if c != "song_key" {
 			set = append(set, fmt.Sprintf("[[%s]] = {:%s}", c, c))
 		}
-		names = append(names, "[["+c+"]]")
-		vals = append(vals, "{:"+c+"}")
 	}
-	sqlSongUpdate = "UPDATE songs SET " + strings.Join(set, ", ") + " WHERE song_key = {:song_key}"
-	sqlSongInsert = "INSERT INTO songs (rowid, id, " + strings.Join(names, ", ") + ") VALUES ({:rowid}, {:id}, " + strings.Join(vals, ", ") + ")"
-	sqlSongInsertSeq = "INSERT INTO songs (id, " + strings.Join(names, ", ") + ") VALUES ({:id}, " + strings.Join(vals, ", ") + ")"
-}
+	slices.Sort(set)
+	update := "UPDATE songs SET " + strings.Join(set, ", ") + " WHERE song_key = {:song_key}"
+	p["id"] = ""
+	seq := insertSQL("songs", p) // SQLite's next rowid (bulk import)
+	p["rowid"] = 0
+	return update, insertSQL("songs", p), seq
+}()
 
 const (
-	sqlVecUpsert    = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
-	sqlVecDelete    = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
-	sqlSongDelete   = "DELETE FROM songs WHERE song_key = {:k}"
-	sqlExistingSong = "SELECT song_key FROM songs WHERE song_key IN "
+	sqlVecUpsert  = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
+	sqlVecDelete  = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
+	sqlSongDelete = "DELETE FROM songs WHERE song_key = {:k}"
 )
 
 // write stores a song's consensus: exists says whether a songs row may

@@ -186,22 +186,38 @@ func insertSQL(table string, p dbx.Params) string {
 // existingSongs returns which of the song keys have a songs row.
 func existingSongs(db dbx.Builder, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
+	err := inChunks(keys, func(_ []string, args []any) error {
+		var found []string
+		if err := db.Select("song_key").From("songs").Where(dbx.In("song_key", args...)).Column(&found); err != nil {
+			return fmt.Errorf("songs: finding existing songs: %w", err)
+		}
+		for _, k := range found {
+			out[k] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// maxInArgs bounds the values of one "IN (…)" query: SQLite allows far
+// more, but one statement per few hundred keys keeps each small.
+const maxInArgs = 500
+
+// inChunks calls fn for consecutive chunks of at most maxInArgs keys,
+// with the chunk also as query arguments for dbx.In.
+func inChunks(keys []string, fn func(chunk []string, args []any) error) error {
 	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), 500)]
+		chunk := keys[:min(len(keys), maxInArgs)]
 		keys = keys[len(chunk):]
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k
 		}
-		var found []string
-		if err := db.Select("song_key").From("songs").Where(dbx.In("song_key", args...)).Column(&found); err != nil {
-			return nil, fmt.Errorf("songs: finding existing songs: %w", err)
-		}
-		for _, k := range found {
-			out[k] = true
+		if err := fn(chunk, args); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // shuffle is a Fisher–Yates shuffle driven by crypto/rand.

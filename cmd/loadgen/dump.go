@@ -63,7 +63,8 @@ func cmdDump(args []string) error {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, e := range order {
-		m := MakeSong(e.i, 0).Map(nil)
+		s := MakeSong(e.i, 0)
+		m := s.Map(nil)
 		if err := enc.Encode(m); err != nil {
 			return err
 		}
@@ -77,7 +78,6 @@ func cmdDump(args []string) error {
 			}
 		}
 		embs := map[string]json.RawMessage{}
-		s := MakeSong(e.i, 0)
 		for _, md := range mdls {
 			v64 := vectorFor(s, md)
 			v := make([]float32, len(v64))
