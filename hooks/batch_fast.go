@@ -7,8 +7,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
-
-	"songcommons/songdata"
 )
 
 // bindBatchFastPath stores a legacy /api/batch upload (AudioMuse-AI's:
@@ -72,16 +70,9 @@ func planFastBatch(e *core.BatchRequestEvent) (fastBatch, bool) {
 		if r.URL != "/api/collections/"+name+"/records" {
 			return plan, false
 		}
-		fields := scoreFields
-		switch name {
-		case "score":
-		case "embedding":
-			fields = embeddingFields
-		default:
-			return plan, false
-		}
+		fields := recordFields(name)
 		coll, err := e.App.FindCachedCollectionByNameOrId(name)
-		if err != nil {
+		if fields == nil || err != nil {
 			return plan, false
 		}
 		for k := range r.Body {
@@ -90,24 +81,12 @@ func planFastBatch(e *core.BatchRequestEvent) (fastBatch, bool) {
 			}
 		}
 		// the record path's own type conversions (a numeric string, a
-		// vector sent as a JSON string), then the one validator
+		// vector sent as a JSON string), then its validator
 		rec := core.NewRecord(coll)
 		rec.Load(r.Body)
-		in := recordInput(rec, fields)
-		var c Contribution
-		var values map[string]any
-		if name == "score" {
-			s, errs := songdata.CheckScore(in, "")
-			if errs != nil {
-				return plan, false
-			}
-			c.Score, values = s, s.Values()
-		} else {
-			emb, errs := songdata.CheckEmbedding(in, "")
-			if errs != nil {
-				return plan, false
-			}
-			c.Embeddings, values = []*songdata.Embedding{emb}, emb.Values()
+		c, values, errs := checkRecord(rec)
+		if errs != nil {
+			return plan, false
 		}
 		for k, v := range values {
 			rec.Set(k, v)

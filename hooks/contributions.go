@@ -29,20 +29,7 @@ var embeddingFields = []string{"artist", "title", "album", "duration", "mbid", "
 // row, whatever path it comes by (record API, /api/batch, service routes,
 // import, dashboard), and answers a contribution without sign-in with 401.
 func bindContributions(app core.App, cfg Config) {
-	app.OnRecordValidate("score").BindFunc(canonicalise(scoreFields, func(in map[string]any) (map[string]any, validation.Errors) {
-		s, errs := songdata.CheckScore(in, "")
-		if errs != nil {
-			return nil, errs
-		}
-		return s.Values(), nil
-	}))
-	app.OnRecordValidate("embedding").BindFunc(canonicalise(embeddingFields, func(in map[string]any) (map[string]any, validation.Errors) {
-		emb, errs := songdata.CheckEmbedding(in, "")
-		if errs != nil {
-			return nil, errs
-		}
-		return emb.Values(), nil
-	}))
+	app.OnRecordValidate(ContributedCollections...).BindFunc(canonicalise)
 
 	// ids of contributed rows are always chosen by the server (random), so a
 	// client cannot give the rows of one upload a shared pattern
@@ -155,17 +142,46 @@ func recordInput(r *core.Record, fields []string) map[string]any {
 	return in
 }
 
-// canonicalise runs a validator on a record's fields and stores the
-// canonical values it returns (or fails the save with its field errors).
-func canonicalise(fields []string, check func(map[string]any) (map[string]any, validation.Errors)) func(*core.RecordEvent) error {
-	return func(e *core.RecordEvent) error {
-		values, errs := check(recordInput(e.Record, fields))
-		if errs != nil {
-			return errs
-		}
-		for k, v := range values {
-			e.Record.Set(k, v)
-		}
-		return e.Next()
+// recordFields are the fields a client may give on a contributed
+// collection (nil for any other collection).
+func recordFields(collection string) []string {
+	switch collection {
+	case "score":
+		return scoreFields
+	case "embedding":
+		return embeddingFields
 	}
+	return nil
+}
+
+// checkRecord runs the one validator on a score or embedding record's
+// fields: the canonical column values and the contribution they make.
+func checkRecord(r *core.Record) (Contribution, map[string]any, validation.Errors) {
+	name := r.Collection().Name
+	in := recordInput(r, recordFields(name))
+	if name == "embedding" {
+		emb, errs := songdata.CheckEmbedding(in, "")
+		if errs != nil {
+			return Contribution{}, nil, errs
+		}
+		return Contribution{Embeddings: []*songdata.Embedding{emb}}, emb.Values(), nil
+	}
+	sc, errs := songdata.CheckScore(in, "")
+	if errs != nil {
+		return Contribution{}, nil, errs
+	}
+	return Contribution{Score: sc}, sc.Values(), nil
+}
+
+// canonicalise validates a contributed record and stores the canonical
+// values (or fails the save with the field errors).
+func canonicalise(e *core.RecordEvent) error {
+	_, values, errs := checkRecord(e.Record)
+	if errs != nil {
+		return errs
+	}
+	for k, v := range values {
+		e.Record.Set(k, v)
+	}
+	return e.Next()
 }
