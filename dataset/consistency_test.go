@@ -1,18 +1,17 @@
-package dataset
+package dataset_test
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/dataset"
 	"songcommons/hooks"
 	"songcommons/songdata"
 	"songcommons/vectors"
@@ -27,12 +26,12 @@ import (
 func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 	t.Parallel()
 	var dump bytes.Buffer
-	if err := writeSynthetic(&dump, 150); err != nil {
+	if err := dataset.WriteSynthetic(&dump, 150); err != nil {
 		t.Fatal(err)
 	}
 	// the same songs again, other values: second contributions of each song
 	var again bytes.Buffer
-	if err := writeSynthetic(&again, 60); err != nil {
+	if err := dataset.WriteSynthetic(&again, 60); err != nil {
 		t.Fatal(err)
 	}
 	in := dump.String() + strings.ReplaceAll(again.String(), `"analyzer":"bench/1"`, `"analyzer":"bench/2"`)
@@ -53,16 +52,9 @@ func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 		in += `{"artist":"SYNTHETIC ARTIST 0","title":"track 0 of the benchmark","embeddings":{"musicnn":` + vec(i) + "}}\n"
 	}
 
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	defer app.ResetBootstrapState()
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
+	app := newTestApp(t)
 	sim := hooks.NewSimilarity()
-	sum, err := Import(context.Background(), app, strings.NewReader(in), ImportOptions{Chunk: 37, Sim: sim})
+	sum, err := dataset.Import(context.Background(), app, strings.NewReader(in), dataset.ImportOptions{Chunk: 37, Sim: sim})
 	if err != nil || sum.Rejected != 0 {
 		t.Fatalf("%+v %v", sum, err)
 	}
@@ -72,7 +64,7 @@ func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 			t.Errorf("%s: %d outliers (%v), want the outlying vectors counted", k, out, err)
 		}
 	}
-	bulkSongs, bulkVecs := contentRows(t, app, "songs"), songVectors(t, app)
+	bulkSongs, bulkVecs := tableRows(t, app, "songs"), songVectors(t, app)
 	if len(bulkSongs) != 151 || len(bulkVecs) != 151 {
 		t.Fatalf("%d songs rows, %d song_vectors rows, want 151", len(bulkSongs), len(bulkVecs))
 	}
@@ -93,7 +85,7 @@ func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := contentRows(t, app, "songs"); !slices.Equal(got, bulkSongs) {
+	if got := tableRows(t, app, "songs"); !slices.Equal(got, bulkSongs) {
 		t.Errorf("songs rows of the bulk path differ from RefreshSong's")
 	}
 	for k, v := range songVectors(t, app) {
@@ -140,33 +132,4 @@ func closeVec(a, b []float32) bool {
 		}
 	}
 	return true
-}
-
-func contentRows(t testing.TB, app core.App, table string) []string {
-	rows, err := app.DB().NewQuery("SELECT * FROM " + table).Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, c := range cols {
-			if c != "id" {
-				fmt.Fprintf(&b, "%s=%v|", c, vals[i])
-			}
-		}
-		out = append(out, b.String())
-	}
-	sort.Strings(out)
-	return out
 }
