@@ -52,14 +52,11 @@ type admission struct {
 	hold  atomic.Int64 // moving average of how long an admitted write keeps its slot, ns
 }
 
+// newAdmission admits size requests at once (the configuration gives the
+// sizes and waits of both gates, with their defaults from Defaults), each
+// waiting at most wait for a slot.
 func newAdmission(size int, wait time.Duration) *admission {
-	if size < 1 {
-		size = DefaultMaxPendingUploads
-	}
-	if wait <= 0 {
-		wait = DefaultUploadWait
-	}
-	return &admission{slots: make(chan struct{}, size), wait: wait}
+	return &admission{slots: make(chan struct{}, max(size, 1)), wait: wait}
 }
 
 // handler is the router middleware that applies the admission to heavy

@@ -18,8 +18,10 @@ import (
 // before; a checkpoint only copies committed pages into data.db.
 const (
 	checkpointEvery = 200 * time.Millisecond
-	// checkpointAbove: a WAL smaller than this is left alone (SQLite's own
-	// threshold is 1,000 pages).
+	// checkpointAbove: a WAL file smaller than this is left alone (SQLite's
+	// own threshold is 1,000 pages). Once grown, the file keeps its size
+	// (up to journal_size_limit) until the 15-minute TRUNCATE empties it,
+	// so this mostly spares an idle server the checkpoint calls.
 	checkpointAbove = 4 << 20
 	// checkpointForceAbove: a WAL that passive checkpoints cannot shrink
 	// (long readers, a writer that never pauses) is reset with a TRUNCATE
