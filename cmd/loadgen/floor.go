@@ -6,9 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
-	"unsafe"
 
 	"songcommons/vectors"
 )
@@ -34,42 +32,6 @@ func (f floorResult) String() string {
 
 var sinkU64 uint64
 
-// streamSum reads every byte of data once, split across GOMAXPROCS
-// goroutines, summing 64-bit words into 4 accumulators, 16 words per
-// bounds check: the same floor as vectors/bench_test.go (scanFloor), i.e.
-// memory bandwidth, not arithmetic, is the limit.
-func streamSum(data []float32) {
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/2)
-	w := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	parts := make([]uint64, w)
-	for i := range w {
-		lo, hi := len(words)*i/w, len(words)*(i+1)/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := words[lo:hi]
-			var a0, a1, a2, a3 uint64
-			n := len(p) &^ 15
-			for j := 0; j < n; j += 16 {
-				q := (*[16]uint64)(p[j : j+16])
-				a0 += q[0] + q[4] + q[8] + q[12]
-				a1 += q[1] + q[5] + q[9] + q[13]
-				a2 += q[2] + q[6] + q[10] + q[14]
-				a3 += q[3] + q[7] + q[11] + q[15]
-			}
-			for _, x := range p[n:] {
-				a0 += x
-			}
-			parts[i] = a0 + a1 + a2 + a3
-		}()
-	}
-	wg.Wait()
-	for _, p := range parts {
-		sinkU64 += p
-	}
-}
-
 // measureFloor builds an n×d random index and times reps streams and reps
 // searches (medians).
 func measureFloor(n, d, reps int) floorResult {
@@ -94,10 +56,10 @@ func measureFloor(n, d, reps int) floorResult {
 		data[i] = float32(i & 1023)
 	}
 	var streams, searches []float64
-	streamSum(data) // warm up
+	sinkU64 += vectors.ScanFloor(data) // warm up
 	for range reps {
 		t := time.Now()
-		streamSum(data)
+		sinkU64 += vectors.ScanFloor(data)
 		streams = append(streams, float64(time.Since(t).Microseconds())/1000)
 		for j := range v {
 			v[j] = rng.Float32()*2 - 1
