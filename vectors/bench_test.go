@@ -70,7 +70,7 @@ func benchQueries(d, count int) [][]float32 {
 
 var sink uint64
 
-// floorNs is the median wall time of a few scanFloor passes over data.
+// floorNs is the median wall time of a few ScanFloor passes over data.
 func floorNs(data []float32) float64 {
 	const passes = 5
 	ts := make([]float64, passes)
