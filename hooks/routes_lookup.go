@@ -115,6 +115,16 @@ func findSongs(app core.App, keys []string) (map[string]*songRow, error) {
 	return out, nil
 }
 
+// identifierQuery finds the song keys of rows with one of the MBIDs or
+// ISRCs. Their indexes are partial (WHERE column is not empty): SQLite uses
+// a partial index only when the query's WHERE implies the index's, which
+// "column IN (...)" alone does not, so the query says it too (without it,
+// every MBID or ISRC lookup scanned both tables).
+func identifierQuery(db dbx.Builder, tbl, column string, values []any) *dbx.SelectQuery {
+	return db.Select(column+" AS v", "song_key AS k").Distinct(true).From(tbl).
+		Where(dbx.And(dbx.In(column, values...), dbx.NewExp(column+" != ''")))
+}
+
 // keysByIdentifier maps MBIDs or ISRCs to song keys through the
 // contributions that carry them.
 func keysByIdentifier(app core.App, column string, values []string) (map[string]string, error) {
@@ -131,8 +141,7 @@ func keysByIdentifier(app core.App, column string, values []string) (map[string]
 			V string `db:"v"`
 			K string `db:"k"`
 		}
-		if err := app.DB().Select(column+" AS v", "song_key AS k").Distinct(true).From(tbl).
-			Where(dbx.In(column, args...)).All(&rows); err != nil {
+		if err := identifierQuery(app.DB(), tbl, column, args).All(&rows); err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -1,0 +1,4 @@
+package hooks
+
+// IdentifierQuery exposes keysByIdentifier's query to the index test.
+var IdentifierQuery = identifierQuery
