@@ -236,10 +236,25 @@ func (c *benchConfig) recordIDs(body []byte) (int, error) {
 // ---------- request bodies (built before any timed loop) ----------
 
 func (c *benchConfig) lookupBody(r *mrand.Rand, withEmb bool) []byte {
+	return c.lookupBodyBy(r, withEmb, false)
+}
+
+// lookupBodyBy builds a lookup of random existing songs, by artist and
+// title, or by MBID (of songs that have one: half of them).
+func (c *benchConfig) lookupBodyBy(r *mrand.Rand, withEmb, byMBID bool) []byte {
 	songs := make([]map[string]string, c.LookupSize)
 	for i := range songs {
-		a, t := SongID(uint64(r.IntN(c.Songs)))
-		songs[i] = map[string]string{"artist": a, "title": t}
+		if !byMBID {
+			a, t := SongID(uint64(r.IntN(c.Songs)))
+			songs[i] = map[string]string{"artist": a, "title": t}
+			continue
+		}
+		for {
+			if s := MakeSong(uint64(r.IntN(c.Songs)), 0); s.MBID != "" {
+				songs[i] = map[string]string{"mbid": s.MBID}
+				break
+			}
+		}
 	}
 	req := map[string]any{"songs": songs}
 	if withEmb {
@@ -358,18 +373,18 @@ func mustTitle(i uint64) string  { _, t := SongID(i); return t }
 func (c *benchConfig) benchLookup() error {
 	fmt.Printf("== lookup: POST /api/songcommons/lookup, %d random existing songs, %d requests x %d runs, sequential\n", c.LookupSize, c.LookupRequests, c.Runs)
 	rng := mrand.New(mrand.NewPCG(1, uint64(time.Now().UnixNano())))
-	for _, withEmb := range []bool{false, true} {
-		name := "lookup"
-		if withEmb {
-			name = "lookup+embeddings"
-		}
+	for _, v := range []struct {
+		name            string
+		withEmb, byMBID bool
+	}{{"lookup", false, false}, {"lookup+embeddings", true, false}, {"lookup by MBID", false, true}} {
+		name, withEmb := v.name, v.withEmb
 		var meds, p90s, p99s, ratios []float64
 		var size int64
 		var reqBytes int
 		for run := range c.Runs {
 			bodies := make([][]byte, c.LookupRequests)
 			for i := range bodies {
-				bodies[i] = c.lookupBody(rng, withEmb)
+				bodies[i] = c.lookupBodyBy(rng, withEmb, v.byMBID)
 			}
 			reqBytes = len(bodies[0])
 			// warm-up (not timed)
