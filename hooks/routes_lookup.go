@@ -132,11 +132,17 @@ func keysByIdentifier(app core.App, column string, values []string) (map[string]
 	if len(values) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(values))
-	for i, v := range values {
-		args[i] = v
-	}
 	for _, tbl := range []string{"score", "embedding"} {
+		// embedding is asked only for what score did not answer
+		var args []any
+		for _, v := range values {
+			if _, ok := out[v]; !ok {
+				args = append(args, v)
+			}
+		}
+		if len(args) == 0 {
+			break
+		}
 		var rows []struct {
 			V string `db:"v"`
 			K string `db:"k"`
