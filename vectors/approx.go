@@ -68,8 +68,7 @@ func (ix *Index) sketchSet(r int) {
 		sk.codes = growRows(sk.codes, sk.stride, 1)
 		sk.scale = append(sk.scale, 0)
 	}
-	d := ix.dim
-	sk.scale[r] = sk.encode(ix.data[r*d:(r+1)*d], sk.codes[r*sk.stride:(r+1)*sk.stride])
+	sk.scale[r] = sk.encode(ix.data.row(r), sk.codes[r*sk.stride:(r+1)*sk.stride])
 }
 
 // sketchMove mirrors Remove's swap-with-last on the sketch.
@@ -97,7 +96,7 @@ func (ix *Index) EnableApprox() {
 	if n > 0 {
 		acc := make([]float64, d)
 		for r := range n {
-			for j, v := range ix.data[r*d : (r+1)*d] {
+			for j, v := range ix.data.row(r) {
 				acc[j] += float64(v)
 			}
 		}
@@ -108,7 +107,7 @@ func (ix *Index) EnableApprox() {
 	sk.codes = make([]byte, n*sk.stride)
 	sk.scale = make([]float32, n)
 	for r := range n {
-		sk.scale[r] = sk.encode(ix.data[r*d:(r+1)*d], sk.codes[r*sk.stride:(r+1)*sk.stride])
+		sk.scale[r] = sk.encode(ix.data.row(r), sk.codes[r*sk.stride:(r+1)*sk.stride])
 	}
 	ix.sk = sk
 }
@@ -438,7 +437,7 @@ func (ix *Index) rerank(qn []float32, cs []cand, k int, exclude func(string) boo
 			}
 		}
 		r := int(c.row)
-		s := blas32.Dot(blas32.Vector{N: d, Inc: 1, Data: ix.data[r*d : (r+1)*d]}, x)
+		s := blas32.Dot(blas32.Vector{N: d, Inc: 1, Data: ix.data.row(r)}, x)
 		sse += (float64(s) - e) * (float64(s) - e)
 		if len(h.h) == k && s < h.h[0].Score {
 			continue

@@ -144,13 +144,13 @@ func checkSketch(t *testing.T, ix *Index) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	sk := ix.sk
-	n, d, st := len(ix.ids), ix.dim, sk.stride
+	n, st := len(ix.ids), sk.stride
 	if len(sk.codes) != n*st || len(sk.scale) != n {
 		t.Fatalf("sketch sizes: codes %d scale %d, n %d", len(sk.codes), len(sk.scale), n)
 	}
 	buf := make([]byte, st)
 	for r := range n {
-		s := sk.encode(ix.data[r*d:(r+1)*d], buf)
+		s := sk.encode(ix.data.row(r), buf)
 		if !slices.Equal(buf, sk.codes[r*st:(r+1)*st]) || s != sk.scale[r] {
 			t.Fatalf("row %d (%s): sketch out of date", r, ix.ids[r])
 		}

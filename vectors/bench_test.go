@@ -71,12 +71,12 @@ func benchQueries(d, count int) [][]float32 {
 var sink uint64
 
 // floorNs is the median wall time of a few ScanFloor passes over data.
-func floorNs(data []float32) float64 {
+func floorNs(data ...[]float32) float64 {
 	const passes = 5
 	ts := make([]float64, passes)
 	for i := range ts {
 		t0 := time.Now()
-		sink += ScanFloor(data)
+		sink += ScanFloor(data...)
 		ts[i] = float64(time.Since(t0).Nanoseconds())
 	}
 	slices.Sort(ts)
@@ -88,10 +88,10 @@ func BenchmarkScanBandwidth(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d,d=%d", s.n, s.d), func(b *testing.B) {
 			ix := benchIndex(b, s)
 			b.SetBytes(int64(s.n * s.d * 4))
-			sink += ScanFloor(ix.data) // warm up
+			sink += ScanFloor(ix.data.blocks...) // warm up
 			b.ResetTimer()
 			for range b.N {
-				sink += ScanFloor(ix.data)
+				sink += ScanFloor(ix.data.blocks...)
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func BenchmarkSearch(b *testing.B) {
 			ix := benchIndex(b, s)
 			qs := benchQueries(s.d, 64)
 			b.SetBytes(int64(s.n * s.d * 4))
-			floor := floorNs(ix.data)
+			floor := floorNs(ix.data.blocks...)
 			if _, err := ix.Search(qs[0], k, nil); err != nil { // warm up
 				b.Fatal(err)
 			}
@@ -128,10 +128,9 @@ func naiveSearch(ix *Index, q []float32, k int) []Hit {
 	if err := Normalize(qn); err != nil {
 		panic(err)
 	}
-	d := ix.dim
 	h := topK{k: k}
 	for r, id := range ix.ids {
-		row := ix.data[r*d : (r+1)*d]
+		row := ix.data.row(r)
 		var s float32
 		for j, x := range row {
 			s += x * qn[j]
@@ -148,7 +147,7 @@ func BenchmarkNaiveLoop(b *testing.B) {
 		ix := benchIndex(b, s)
 		qs := benchQueries(s.d, 64)
 		b.SetBytes(int64(s.n * s.d * 4))
-		floor := floorNs(ix.data)
+		floor := floorNs(ix.data.blocks...)
 		b.ResetTimer()
 		for i := range b.N {
 			if hs := naiveSearch(ix, qs[i%len(qs)], k); len(hs) != k {
@@ -242,7 +241,7 @@ func BenchmarkSearchApprox(b *testing.B) {
 				rec += recallAt(ex, ap)
 			}
 			b.SetBytes(int64(s.n * s.d * 4))
-			floor := floorNs(ix.data)
+			floor := floorNs(ix.data.blocks...)
 			b.ResetTimer()
 			for i := range b.N {
 				hs, err := ix.SearchApprox(qs[i%len(qs)], k, 0, nil)
@@ -270,5 +269,44 @@ func BenchmarkDecodeBlob(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkGrowPause adds 20,000 new ids to a 1M×200 index built at its
+// exact size, as the service does after start-up, and reports the longest
+// single Set ("max-set-ms"): Set holds the write lock, so that is how long
+// every search waits. The median Set is given for reference.
+func BenchmarkGrowPause(b *testing.B) {
+	const n, d, add = 1_000_000, 200, 20_000
+	for range b.N {
+		b.StopTimer()
+		rng := rand.New(rand.NewPCG(3, 4))
+		bl := NewBuilder(d, n)
+		v := make([]float32, d)
+		for i := range n {
+			for j := range v {
+				v[j] = rng.Float32()*2 - 1
+			}
+			if err := bl.Accumulate("song:"+strconv.Itoa(i), v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ix := bl.Build()
+		runtime.GC()
+		b.StartTimer()
+		ts := make([]float64, add)
+		for i := range add {
+			for j := range v {
+				v[j] = rng.Float32()*2 - 1
+			}
+			t0 := time.Now()
+			if err := ix.Set("new:"+strconv.Itoa(i), v); err != nil {
+				b.Fatal(err)
+			}
+			ts[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
+		}
+		slices.Sort(ts)
+		b.ReportMetric(ts[len(ts)-1], "max-set-ms")
+		b.ReportMetric(ts[len(ts)/2]*1000, "median-set-µs")
 	}
 }

@@ -6,15 +6,15 @@ import (
 )
 
 // Builder accumulates contributions per id for a start-up bulk build. Each
-// Accumulate adds unit(v) into the id's row of one contiguous matrix (no
-// per-row or per-contribution allocation); Build normalises each row, which
+// Accumulate adds unit(v) into the id's row of the matrix (no per-row or
+// per-contribution allocation); Build normalises each row, which
 // yields the normalised mean of the unit vectors of the id's contributions.
 //
 // A Builder is not safe for concurrent use. After Build it is empty and
 // may be reused.
 type Builder struct {
 	dim  int
-	data []float32
+	data matrix
 	ids  []string
 	pos  map[string]int32
 }
@@ -29,7 +29,7 @@ func NewBuilder(dim, sizeHint int) *Builder {
 	sizeHint = max(sizeHint, 0)
 	return &Builder{
 		dim:  dim,
-		data: make([]float32, 0, sizeHint*dim),
+		data: newMatrix(dim, sizeHint),
 		ids:  make([]string, 0, sizeHint),
 		pos:  make(map[string]int32, sizeHint),
 	}
@@ -53,12 +53,11 @@ func (b *Builder) Accumulate(id string, v []float32) error {
 		if len(b.ids) >= math.MaxInt32 {
 			return fmt.Errorf("vectors: builder full")
 		}
-		r = int32(len(b.ids))
-		b.data = growRows(b.data, b.dim, 1)
+		r = int32(b.data.add())
 		b.ids = append(b.ids, id)
 		b.pos[id] = r
 	}
-	row := b.data[int(r)*b.dim : (int(r)+1)*b.dim]
+	row := b.data.row(int(r))
 	for i, x := range v {
 		row[i] += x * inv
 	}
@@ -67,19 +66,19 @@ func (b *Builder) Accumulate(id string, v []float32) error {
 
 // Build normalises every row and returns the Index. Rows whose sum is zero
 // (or not finite) are dropped. The returned index holds an exactly sized
-// matrix: if the builder's matrix has spare capacity it is copied once into
-// an exact allocation. The Builder is left empty.
+// matrix: if the builder's last block has spare capacity it is copied once
+// into an exact allocation. The Builder is left empty.
 func (b *Builder) Build() *Index {
 	d := b.dim
 	n := 0 // rows kept so far; compaction preserves order
 	for r, id := range b.ids {
-		row := b.data[r*d : (r+1)*d]
+		row := b.data.row(r)
 		inv, err := invNorm(row)
 		if err != nil {
 			delete(b.pos, id)
 			continue
 		}
-		dst := b.data[n*d : (n+1)*d]
+		dst := b.data.row(n)
 		for i, x := range row {
 			dst[i] = x * inv
 		}
@@ -92,14 +91,12 @@ func (b *Builder) Build() *Index {
 	for i := n; i < len(b.ids); i++ {
 		b.ids[i] = ""
 	}
-	data, ids := b.data[:n*d], b.ids[:n]
-	if cap(data) != len(data) {
-		data = append(make([]float32, 0, len(data)), data...)
-	}
+	b.data.truncate(n)
+	data, ids := b.data, b.ids[:n]
 	if cap(ids) != len(ids) {
 		ids = append(make([]string, 0, len(ids)), ids...)
 	}
 	ix := &Index{dim: d, data: data, ids: ids, pos: b.pos}
-	*b = Builder{dim: d, pos: make(map[string]int32)}
+	*b = Builder{dim: d, data: newMatrix(d, 0), pos: make(map[string]int32)}
 	return ix
 }

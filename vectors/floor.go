@@ -13,7 +13,16 @@ import (
 // line). It is the memory
 // bandwidth floor for one pass over the matrix: the reference the
 // benchmarks (and cmd/loadgen) compare Search with.
-func ScanFloor(data []float32) uint64 {
+// The matrix of an index is in blocks: pass them all (ScanFloor(blocks...)).
+func ScanFloor(blocks ...[]float32) uint64 {
+	var s uint64
+	for _, b := range blocks {
+		s += scanFloor(b)
+	}
+	return s
+}
+
+func scanFloor(data []float32) uint64 {
 	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/2)
 	workers := runtime.GOMAXPROCS(0)
 	sums := make([]uint64, workers)

@@ -111,7 +111,7 @@ func (ix *Index) scan(qn []float32, lo, hi, k int, exclude func(string) bool) to
 	x := blas32.Vector{N: d, Inc: 1, Data: qn}
 	for r0 := lo; r0 < hi; r0 += chunkRows {
 		c := min(chunkRows, hi-r0)
-		a := blas32.General{Rows: c, Cols: d, Stride: d, Data: ix.data[r0*d : (r0+c)*d]}
+		a := blas32.General{Rows: c, Cols: d, Stride: d, Data: ix.data.span(r0, c)}
 		blas32.Gemv(blas.NoTrans, 1, a, x, 0, blas32.Vector{N: c, Inc: 1, Data: buf[:c]})
 		ids := ix.ids[r0 : r0+c]
 		for i, s := range buf[:c] {

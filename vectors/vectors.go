@@ -7,8 +7,10 @@
 // the contiguous row-major matrix, split by row blocks across
 // runtime.GOMAXPROCS(0) goroutines, each keeping a bounded top-k heap.
 //
-// Storage is one contiguous []float32 (rows×dim), one []string of ids and a
-// map id→row. There are no per-row allocations and no float64 copies.
+// Storage is a row-major float32 matrix in blocks of 65,536 contiguous
+// rows (so that growing never copies more than one block), one []string of
+// ids and a map id→row. There are no per-row allocations and no float64
+// copies.
 //
 // At start-up a Builder accumulates many contributions per id (the sum of
 // their unit vectors) straight into the matrix and Build normalises every
@@ -67,7 +69,7 @@ var _ Searcher = (*Index)(nil)
 type Index struct {
 	mu   sync.RWMutex
 	dim  int
-	data []float32 // len(data) == len(ids)*dim; row i is data[i*dim:(i+1)*dim]
+	data matrix // data.n == len(ids); row i is data.row(i)
 	ids  []string
 	pos  map[string]int32
 	sk   *sketch // optional 1-bit sketch for SearchApprox (nil until EnableApprox)
@@ -78,7 +80,7 @@ func New(dim int) *Index {
 	if dim <= 0 {
 		panic(fmt.Sprintf("vectors: New: dim must be > 0, got %d", dim))
 	}
-	return &Index{dim: dim, pos: make(map[string]int32)}
+	return &Index{dim: dim, data: newMatrix(dim, 0), pos: make(map[string]int32)}
 }
 
 // Dim returns the vector dimension.
@@ -109,12 +111,11 @@ func (ix *Index) Set(id string, v []float32) error {
 		if len(ix.ids) >= math.MaxInt32 {
 			return errors.New("vectors: index full")
 		}
-		r = int32(len(ix.ids))
-		ix.data = growRows(ix.data, ix.dim, 1)
+		r = int32(ix.data.add())
 		ix.ids = append(ix.ids, id)
 		ix.pos[id] = r
 	}
-	row := ix.data[int(r)*ix.dim : (int(r)+1)*ix.dim]
+	row := ix.data.row(int(r))
 	for i, x := range v {
 		row[i] = x * inv
 	}
@@ -134,16 +135,15 @@ func (ix *Index) Remove(id string) bool {
 		return false
 	}
 	last := len(ix.ids) - 1
-	d := ix.dim
 	if int(r) != last {
-		copy(ix.data[int(r)*d:(int(r)+1)*d], ix.data[last*d:(last+1)*d])
+		copy(ix.data.row(int(r)), ix.data.row(last))
 		moved := ix.ids[last]
 		ix.ids[r] = moved
 		ix.pos[moved] = r
 	}
 	ix.ids[last] = "" // drop the reference to the string
 	ix.ids = ix.ids[:last]
-	ix.data = ix.data[:last*d]
+	ix.data.dropLast()
 	if ix.sk != nil {
 		ix.sketchMove(int(r), last)
 	}
@@ -160,7 +160,7 @@ func (ix *Index) Get(id string) ([]float32, bool) {
 		return nil, false
 	}
 	out := make([]float32, ix.dim)
-	copy(out, ix.data[int(r)*ix.dim:])
+	copy(out, ix.data.row(int(r)))
 	return out, true
 }
 
@@ -191,7 +191,7 @@ const mapEntryBytes = 48
 func (ix *Index) Bytes() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	n := int64(cap(ix.data))*4 + int64(cap(ix.ids))*16 + int64(len(ix.pos))*mapEntryBytes
+	n := int64(ix.data.capFloats())*4 + int64(cap(ix.ids))*16 + int64(len(ix.pos))*mapEntryBytes
 	for _, s := range ix.ids {
 		n += int64(len(s))
 	}

@@ -483,8 +483,8 @@ func TestBuilder(t *testing.T) {
 			if want := len(sums) - len(c.dropped); ix.Len() != want {
 				t.Fatalf("Len()=%d, want %d", ix.Len(), want)
 			}
-			if cap(ix.data) != len(ix.data) || cap(ix.ids) != len(ix.ids) {
-				t.Fatalf("Build not exact: data %d/%d ids %d/%d", len(ix.data), cap(ix.data), len(ix.ids), cap(ix.ids))
+			if ix.data.capFloats() != ix.Len()*ix.dim || cap(ix.ids) != len(ix.ids) {
+				t.Fatalf("Build not exact: data %d/%d ids %d/%d", ix.Len()*ix.dim, ix.data.capFloats(), len(ix.ids), cap(ix.ids))
 			}
 			for _, id := range c.dropped {
 				if ix.Has(id) {
@@ -603,7 +603,6 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestMemory(t *testing.T) {
-	// n beyond the doubling range of growRows (1<<14 rows).
 	const d, n = 32, 20000
 	rng := rand.New(rand.NewPCG(5, 5))
 	ix := New(d)
@@ -612,12 +611,13 @@ func TestMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw := float64(len(ix.data) * 4)
-	if r := float64(cap(ix.data)*4) / raw; r > 1.15 {
-		t.Fatalf("matrix slack %.3f× raw after incremental Sets", r)
+	raw := float64(n * d * 4)
+	// only the last block has spare room, at most as much as it holds
+	if c := ix.data.capFloats(); c > 2*n*d || c < n*d {
+		t.Fatalf("matrix holds %d floats for %d rows of %d after incremental Sets", c, n, d)
 	}
 	by := ix.Bytes()
-	if float64(by) < raw || float64(by) > 1.15*raw+n*100 {
+	if float64(by) < raw || float64(by) > 2*raw+n*100 {
 		t.Fatalf("Bytes()=%d, raw %v", by, raw)
 	}
 	b := NewBuilder(d, 0)
@@ -627,9 +627,126 @@ func TestMemory(t *testing.T) {
 		}
 	}
 	bx := b.Build()
-	if cap(bx.data) != len(bx.data) {
-		t.Fatalf("Build slack %d/%d", len(bx.data), cap(bx.data))
+	if c := bx.data.capFloats(); c != n*d {
+		t.Fatalf("Build slack: %d floats for %d", c, n*d)
 	}
+}
+
+// TestBlocks crosses block boundaries: searches, Get and Remove stay exact
+// over several blocks, growing adds whole blocks without moving the others,
+// and a block emptied by Removes is released.
+func TestBlocks(t *testing.T) {
+	const d = 4
+	n := 2*blockRows + 123
+	rng := rand.New(rand.NewPCG(9, 9))
+	ix := New(d)
+	want := map[string][]float32{}
+	var first *float32
+	for j := range n {
+		id := "r" + strconv.Itoa(j)
+		v := randVec(rng, d)
+		if err := ix.Set(id, v); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = unitCopy(v)
+		if j == blockRows { // the first block is full: it must not move again
+			first = &ix.data.row(0)[0]
+		}
+	}
+	if len(ix.data.blocks) != 3 {
+		t.Fatalf("%d rows in %d blocks", n, len(ix.data.blocks))
+	}
+	if &ix.data.row(0)[0] != first {
+		t.Fatal("growing moved the first block once it was full")
+	}
+	for i := range 2 {
+		if c := cap(ix.data.blocks[i]); c != blockRows*d {
+			t.Fatalf("block %d: capacity %d, want %d", i, c, blockRows*d)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for q := range 5 {
+			qv := randVec(rng, d)
+			got, err := ix.Search(qv, 10, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := bruteForce(want, qv, 10)
+			for i := range exp {
+				if got[i].ID != exp[i].ID {
+					t.Fatalf("%s, query %d, hit %d: got %v, want %v", stage, q, i, got[i], exp[i])
+				}
+			}
+		}
+		for id, v := range want {
+			g, ok := ix.Get(id)
+			if !ok || !closeVec(g, v, 1e-6) {
+				t.Fatalf("%s: Get(%s) = %v %v, want %v", stage, id, g, ok, v)
+			}
+		}
+	}
+	check("3 blocks")
+	// remove rows of the first block until the third block is empty
+	for j := 0; ix.Len() > 2*blockRows; j += 3 {
+		id := "r" + strconv.Itoa(j)
+		if !ix.Remove(id) {
+			t.Fatalf("Remove(%s) = false", id)
+		}
+		delete(want, id)
+	}
+	if len(ix.data.blocks) != 2 || ix.data.capFloats() != 2*blockRows*d {
+		t.Fatalf("after removes: %d blocks, %d floats", len(ix.data.blocks), ix.data.capFloats())
+	}
+	check("2 blocks after removes")
+	// and the Builder: no hint, then an exact one
+	for _, hint := range []int{0, n} {
+		b := NewBuilder(d, hint)
+		for j := range n {
+			if err := b.Accumulate("b"+strconv.Itoa(j), randVec(rng, d)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bx := b.Build()
+		if bx.Len() != n || bx.data.capFloats() != n*d || len(bx.data.blocks) != 3 {
+			t.Fatalf("hint %d: Build gave %d rows, %d floats, %d blocks", hint, bx.Len(), bx.data.capFloats(), len(bx.data.blocks))
+		}
+	}
+}
+
+func unitCopy(v []float32) []float32 {
+	out := slices.Clone(v)
+	if err := Normalize(out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func closeVec(a, b []float32, tol float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > tol {
+			return false
+		}
+	}
+	return true
+}
+
+// bruteForce ranks want by float64 cosine similarity to q (ties by id).
+func bruteForce(want map[string][]float32, q []float32, k int) []Hit {
+	qn := unitCopy(q)
+	hs := make([]Hit, 0, len(want))
+	for id, v := range want {
+		var s float64
+		for i := range v {
+			s += float64(v[i]) * float64(qn[i])
+		}
+		hs = append(hs, Hit{ID: id, Score: float32(s)})
+	}
+	slices.SortFunc(hs, cmpHit)
+	return hs[:k]
 }
 
 func TestConcurrent(t *testing.T) {
@@ -724,8 +841,12 @@ func TestConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 	// Index consistency after the storm.
-	if len(ix.ids)*d != len(ix.data) || len(ix.pos) != len(ix.ids) {
-		t.Fatalf("inconsistent: ids %d data %d pos %d", len(ix.ids), len(ix.data), len(ix.pos))
+	floats := 0
+	for _, b := range ix.data.blocks {
+		floats += len(b)
+	}
+	if len(ix.ids)*d != floats || ix.data.n != len(ix.ids) || len(ix.pos) != len(ix.ids) {
+		t.Fatalf("inconsistent: ids %d data %d floats, %d rows, pos %d", len(ix.ids), floats, ix.data.n, len(ix.pos))
 	}
 	for i, id := range ix.ids {
 		if ix.pos[id] != int32(i) {
