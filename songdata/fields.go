@@ -198,6 +198,9 @@ func parseVectorJSON(b []byte) ([]float64, error) {
 	if b[0] != '[' {
 		return nil, errors.New("must be a JSON array of numbers")
 	}
+	if out, ok := scanNumberArray(b); ok {
+		return out, checkFinite(out)
+	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, errors.New("must be a JSON array of numbers")
@@ -215,6 +218,91 @@ func parseVectorJSON(b []byte) ([]float64, error) {
 		out[i] = f
 	}
 	return out, checkFinite(out)
+}
+
+// scanNumberArray reads b as a JSON array of JSON numbers without
+// encoding/json (which took 120 µs per 200-d vector: a RawMessage per
+// element). It reports false for anything else, including valid JSON it
+// does not handle, so that the caller's general path decides and words the
+// error; on true the values are exactly strconv.ParseFloat's.
+func scanNumberArray(b []byte) ([]float64, bool) {
+	i := 1 // b[0] == '['
+	skip := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+			i++
+		}
+	}
+	out := make([]float64, 0, 256)
+	skip()
+	if i < len(b) && b[i] == ']' {
+		i++
+		skip()
+		return out, i == len(b)
+	}
+	for {
+		n := jsonNumberLen(b[i:])
+		if n == 0 {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(string(b[i:i+n]), 64)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, f)
+		i += n
+		skip()
+		if i >= len(b) {
+			return nil, false
+		}
+		if b[i] == ']' {
+			i++
+			skip()
+			return out, i == len(b)
+		}
+		if b[i] != ',' {
+			return nil, false
+		}
+		i++
+		skip()
+	}
+}
+
+// jsonNumberLen is the length of the JSON number at the start of b
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or 0 if there is none.
+func jsonNumberLen(b []byte) int {
+	i := 0
+	digits := func() int {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0
+		}
+	}
+	return i
 }
 
 func checkFinite(v []float64) error {

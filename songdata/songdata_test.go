@@ -1,8 +1,12 @@
 package songdata
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -273,5 +277,75 @@ func TestCheckEmbedding(t *testing.T) {
 				t.Fatalf("code %q want %q (%v)", code, c.code, fe)
 			}
 		})
+	}
+}
+
+// TestParseVectorFastPath: the hand-written scanner of number arrays gives
+// what encoding/json gives, takes the usual inputs, and leaves every odd one
+// to the general path (same answers as before it existed).
+func TestParseVectorFastPath(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var inputs []string
+	for range 200 {
+		v := make([]string, 1+rng.IntN(300))
+		for i := range v {
+			f := (rng.Float64()*2 - 1) * math.Pow(10, float64(rng.IntN(12)-8))
+			switch rng.IntN(4) {
+			case 0:
+				v[i] = strconv.FormatFloat(f, 'g', -1, 64)
+			case 1:
+				v[i] = strconv.FormatFloat(float64(float32(f)), 'e', -1, 32)
+			case 2:
+				v[i] = strconv.FormatFloat(f, 'f', 6, 64)
+			default:
+				v[i] = strconv.Itoa(rng.IntN(2000) - 1000)
+			}
+		}
+		sep := []string{",", ", ", " ,\n\t", ",\r\n"}[rng.IntN(4)]
+		inputs = append(inputs, "["+strings.Join(v, sep)+"]", " [ "+strings.Join(v, sep)+" ]\n")
+	}
+	odd := []string{"[]", "[ ]", "[1,]", "[,1]", "[01]", "[1.]", "[.5]", "[-]", "[+1]", "[1e]", "[1e+]", "[0x10]",
+		"[1_0]", "[Infinity]", "[NaN]", "[1e999]", "[-1e999]", "[1 2]", "[1,,2]", "[1]x", "[1] [2]", "[1", "[\"1\"]",
+		"[true]", "[null]", "[1,null]", "[[1]]", "[1e-400]", "[-0]", "[0e0]", "[1E+2, 3e-2]", "[1,\u00a02]", "[1]\u00a0"}
+	inputs = append(inputs, odd...)
+	for _, in := range inputs {
+		got, err := ParseVector(in)
+		// the reference: encoding/json, every element a number
+		var anys []any
+		jerr := json.Unmarshal([]byte(in), &anys)
+		var want []float64
+		for _, a := range anys {
+			if f, ok := a.(float64); ok {
+				want = append(want, f)
+			} else if jerr == nil {
+				jerr = fmt.Errorf("%v is not a number", a)
+			}
+		}
+		if jerr == nil && len(want) > 0 {
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("ParseVector(%.80q) = %v, %v; encoding/json: %v", in, got, err, want)
+			}
+		} else if jerr != nil && err == nil {
+			t.Fatalf("ParseVector(%.80q) = %v, want an error (encoding/json: %v)", in, got, jerr)
+		}
+	}
+	for _, in := range inputs[:400] {
+		if _, ok := scanNumberArray([]byte(strings.TrimSpace(in))); !ok {
+			t.Fatalf("usual input %.80q not taken by the fast path", in)
+		}
+	}
+}
+
+func BenchmarkParseVector(b *testing.B) {
+	v := make([]string, 200)
+	for i := range v {
+		v[i] = strconv.FormatFloat(float64(float32(math.Sin(float64(i)))), 'g', -1, 64)
+	}
+	in := "[" + strings.Join(v, ", ") + "]"
+	for range b.N {
+		if _, err := ParseVector(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
