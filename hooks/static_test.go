@@ -18,9 +18,13 @@ func TestIncludeFS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header, err := os.ReadFile("../pb_public/partials/header.html")
-	if err != nil {
-		t.Fatal(err)
+	partials := map[string]string{}
+	for _, name := range []string{"head", "header", "footer"} {
+		b, err := os.ReadFile("../pb_public/partials/" + name + ".html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		partials[name] = string(b)
 	}
 	pages, _ := fs.Glob(os.DirFS("../pb_public"), "*.html")
 	if len(pages) < 6 {
@@ -32,8 +36,18 @@ func TestIncludeFS(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := string(b)
-		if strings.Count(s, string(header)) != 1 || strings.Contains(s, "#include") {
-			t.Errorf("%s: the site header is not expanded exactly once", p)
+		for name, text := range partials {
+			if strings.Count(s, text) != 1 {
+				t.Errorf("%s: partials/%s.html is not expanded exactly once", p, name)
+			}
+		}
+		if strings.Contains(s, "#include") {
+			t.Errorf("%s: an include directive is left", p)
+		}
+		// the Content-Security-Policy must be read before any script
+		csp, script := strings.Index(s, `http-equiv="Content-Security-Policy"`), strings.Index(s, "<script")
+		if csp < 0 || (script >= 0 && script < csp) || strings.Count(s, "<title>") != 1 {
+			t.Errorf("%s: CSP meta at %d, first script at %d, %d titles", p, csp, script, strings.Count(s, "<title>"))
 		}
 		if fi, err := fs.Stat(ui, p); err != nil || fi.Size() != int64(len(b)) {
 			t.Errorf("%s: Stat gives %v, %v for %d bytes", p, fi, err, len(b))
