@@ -56,14 +56,13 @@ func cmdPlacement(args []string) error {
 		return err
 	}
 	path := filepath.Join(*dir, "placement.db")
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
-	defer func() {
+	removeDB := func() {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(path + suffix)
 		}
-	}()
+	}
+	removeDB()
+	defer removeDB()
 	db, err := hooks.DBConnect(path)
 	if err != nil {
 		return err
@@ -91,6 +90,7 @@ func cmdPlacement(args []string) error {
 	if err := exec("CREATE TABLE k (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"); err != nil {
 		return err
 	}
+	const insRow, insKey = "INSERT INTO r (rowid, v) VALUES (?, ?)", "INSERT INTO k (id) VALUES (?)"
 	payload := make([]byte, *rowBytes)
 	rand.Read(payload)
 	const fillTx = 50_000
@@ -99,8 +99,8 @@ func cmdPlacement(args []string) error {
 		if err != nil {
 			return err
 		}
-		insR, _ := tx.Prepare("INSERT INTO r (rowid, v) VALUES (?, ?)")
-		insK, _ := tx.Prepare("INSERT INTO k (id) VALUES (?)")
+		insR, _ := tx.Prepare(insRow)
+		insK, _ := tx.Prepare(insKey)
 		for _, j := range order[i:min(i+fillTx, *n)] {
 			// rowids and keys spread over the whole range, so that the
 			// random inserts below fall between existing entries
@@ -135,13 +135,14 @@ func cmdPlacement(args []string) error {
 	variants := []struct {
 		name string
 		sql  string
-		arg  func() any
+		args func() []any
 	}{
-		{"append to table (next rowid)", "INSERT INTO r (rowid, v) VALUES (?, ?)", func() any { next++; return next }},
-		{"table at a random rowid", "INSERT INTO r (rowid, v) VALUES (?, ?)", func() any { return rng.Int64N(int64(*n)<<20) | 1 }},
-		{"index at a random key (a PocketBase id)", "INSERT INTO k (id) VALUES (?)", func() any { return randomKey(rng) }},
+		{"append to table (next rowid)", insRow, func() []any { next++; return []any{next, payload} }},
+		{"table at a random rowid", insRow, func() []any { return []any{rng.Int64N(int64(*n)<<20) | 1, payload} }},
+		{"index at a random key (a PocketBase id)", insKey, func() []any { return []any{randomKey(rng)} }},
 	}
-	results := map[string]float64{}
+	const randomRow, randomKeyVariant = 1, 2 // the variants the floor is made of
+	results := map[int][]float64{}           // per transaction size, µs per row of each variant
 	for _, size := range sizes {
 		for _, v := range variants {
 			var writes, ckpts []float64
@@ -158,13 +159,7 @@ func cmdPlacement(args []string) error {
 						return err
 					}
 					for range min(size, *inserts-done) {
-						var err error
-						if strings.Contains(v.sql, "INTO r") {
-							_, err = ins.Exec(v.arg(), payload)
-						} else {
-							_, err = ins.Exec(v.arg())
-						}
-						if err != nil && !strings.Contains(err.Error(), "UNIQUE") {
+						if _, err := ins.Exec(v.args()...); err != nil && !strings.Contains(err.Error(), "UNIQUE") {
 							tx.Rollback()
 							return err
 						}
@@ -182,14 +177,13 @@ func cmdPlacement(args []string) error {
 				ckpts = append(ckpts, float64(time.Since(c).Microseconds())/float64(*inserts))
 			}
 			w, c := median(writes), median(ckpts)
-			results[fmt.Sprintf("%d/%s", size, v.name)] = w + c
+			results[size] = append(results[size], w+c)
 			fmt.Printf("  %5d rows/tx  %-40s %7.1f µs per row in the transaction + %6.1f µs checkpoint = %7.1f µs  (runs: %s)\n",
 				size, v.name, w, c, w+c, fmtRuns(writes))
 		}
 	}
 	for _, size := range sizes {
-		r := results[fmt.Sprintf("%d/%s", size, variants[1].name)]
-		k := results[fmt.Sprintf("%d/%s", size, variants[2].name)]
+		r, k := results[size][randomRow], results[size][randomKeyVariant]
 		per := *tables*r + *indexes*k
 		fmt.Printf("floor at %d rows/tx: %.1f table rows x %.1f µs + %.1f index entries x %.1f µs = %.0f µs per song = at most %.0f songs/s from one writer\n",
 			size, *tables, r, *indexes, k, per, 1e6/per)
