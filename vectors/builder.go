@@ -1,9 +1,6 @@
 package vectors
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Builder accumulates contributions per id for a start-up bulk build. Each
 // Accumulate adds unit(v) into the id's row of the matrix (no per-row or
@@ -13,10 +10,8 @@ import (
 // A Builder is not safe for concurrent use. After Build it is empty and
 // may be reused.
 type Builder struct {
-	dim  int
-	data matrix
-	ids  []string
-	pos  map[string]int32
+	dim int
+	keyedRows
 }
 
 // NewBuilder returns a Builder for vectors of dimension dim. sizeHint is the
@@ -27,12 +22,7 @@ func NewBuilder(dim, sizeHint int) *Builder {
 		panic(fmt.Sprintf("vectors: NewBuilder: dim must be > 0, got %d", dim))
 	}
 	sizeHint = max(sizeHint, 0)
-	return &Builder{
-		dim:  dim,
-		data: newMatrix(dim, sizeHint),
-		ids:  make([]string, 0, sizeHint),
-		pos:  make(map[string]int32, sizeHint),
-	}
+	return &Builder{dim: dim, keyedRows: newKeyedRows(dim, sizeHint)}
 }
 
 // Len returns the number of distinct ids accumulated so far.
@@ -48,16 +38,11 @@ func (b *Builder) Accumulate(id string, v []float32) error {
 	if err != nil {
 		return err
 	}
-	r, ok := b.pos[id]
+	r, ok := b.rowOf(id)
 	if !ok {
-		if len(b.ids) >= math.MaxInt32 {
-			return fmt.Errorf("vectors: builder full")
-		}
-		r = int32(b.data.add())
-		b.ids = append(b.ids, id)
-		b.pos[id] = r
+		return fmt.Errorf("vectors: builder full")
 	}
-	row := b.data.row(int(r))
+	row := b.data.row(r)
 	for i, x := range v {
 		row[i] += x * inv
 	}
@@ -96,7 +81,7 @@ func (b *Builder) Build() *Index {
 	if cap(ids) != len(ids) {
 		ids = append(make([]string, 0, len(ids)), ids...)
 	}
-	ix := &Index{dim: d, data: data, ids: ids, pos: b.pos}
-	*b = Builder{dim: d, data: newMatrix(d, 0), pos: make(map[string]int32)}
+	ix := &Index{dim: d, keyedRows: keyedRows{data: data, ids: ids, pos: b.pos}}
+	*b = Builder{dim: d, keyedRows: newKeyedRows(d, 0)}
 	return ix
 }

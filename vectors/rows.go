@@ -1,5 +1,7 @@
 package vectors
 
+import "math"
+
 // blockRows is the number of rows in one block of a matrix (a multiple of
 // chunkRows, so that no Gemv chunk of a search crosses a block).
 const blockRows = 1 << 16
@@ -93,4 +95,32 @@ func (m *matrix) capFloats() int {
 		n += cap(b)
 	}
 	return n
+}
+
+// keyedRows is a matrix whose rows belong to ids: row i is ids[i]'s, and pos
+// maps an id back to its row. Index and Builder each keep one.
+type keyedRows struct {
+	data matrix // data.n == len(ids); row i is data.row(i)
+	ids  []string
+	pos  map[string]int32
+}
+
+// newKeyedRows returns empty keyed rows with room for capRows rows.
+func newKeyedRows(dim, capRows int) keyedRows {
+	return keyedRows{data: newMatrix(dim, capRows), ids: make([]string, 0, capRows), pos: make(map[string]int32, capRows)}
+}
+
+// rowOf returns id's row, appending a zeroed row for a new id; ok is false
+// when a new row would pass the int32 row numbers (nothing is changed then).
+func (k *keyedRows) rowOf(id string) (r int, ok bool) {
+	if r, ok := k.pos[id]; ok {
+		return int(r), true
+	}
+	if len(k.ids) >= math.MaxInt32 {
+		return 0, false
+	}
+	r = k.data.add()
+	k.ids = append(k.ids, id)
+	k.pos[id] = int32(r)
+	return r, true
 }

@@ -67,12 +67,10 @@ var _ Searcher = (*Index)(nil)
 // path, see EnableApprox). It is safe for concurrent use: searches share a
 // read lock, writes (Set, Remove, EnableApprox) take the write lock.
 type Index struct {
-	mu   sync.RWMutex
-	dim  int
-	data matrix // data.n == len(ids); row i is data.row(i)
-	ids  []string
-	pos  map[string]int32
-	sk   *sketch // optional 1-bit sketch for SearchApprox (nil until EnableApprox)
+	mu  sync.RWMutex
+	dim int
+	keyedRows
+	sk *sketch // optional 1-bit sketch for SearchApprox (nil until EnableApprox)
 }
 
 // New returns an empty index for vectors of dimension dim (dim must be > 0).
@@ -80,7 +78,7 @@ func New(dim int) *Index {
 	if dim <= 0 {
 		panic(fmt.Sprintf("vectors: New: dim must be > 0, got %d", dim))
 	}
-	return &Index{dim: dim, data: newMatrix(dim, 0), pos: make(map[string]int32)}
+	return &Index{dim: dim, keyedRows: newKeyedRows(dim, 0)}
 }
 
 // Dim returns the vector dimension.
@@ -106,21 +104,16 @@ func (ix *Index) Set(id string, v []float32) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	r, ok := ix.pos[id]
+	r, ok := ix.rowOf(id)
 	if !ok {
-		if len(ix.ids) >= math.MaxInt32 {
-			return errors.New("vectors: index full")
-		}
-		r = int32(ix.data.add())
-		ix.ids = append(ix.ids, id)
-		ix.pos[id] = r
+		return errors.New("vectors: index full")
 	}
-	row := ix.data.row(int(r))
+	row := ix.data.row(r)
 	for i, x := range v {
 		row[i] = x * inv
 	}
 	if ix.sk != nil {
-		ix.sketchSet(int(r))
+		ix.sketchSet(r)
 	}
 	return nil
 }
