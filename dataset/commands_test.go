@@ -35,7 +35,13 @@ func gunzipFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	return gunzip(t, f)
+}
+
+// gunzip reads all of a gzip stream.
+func gunzip(t testing.TB, r io.Reader) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		t.Fatal(err)
 	}

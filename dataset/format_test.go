@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pocketbase/pocketbase/core"
 )
 
 // appendJSONString writes what encoding/json reads back to the same string.
@@ -162,14 +160,7 @@ func TestBar(t *testing.T) {
 // dump as one page.
 func TestExportPages(t *testing.T) {
 	t.Parallel()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	defer app.ResetBootstrapState()
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
+	app := migratedApp(t)
 	var in bytes.Buffer
 	if err := writeSynthetic(&in, 40); err != nil {
 		t.Fatal(err)

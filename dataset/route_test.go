@@ -2,7 +2,6 @@ package dataset_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/csv"
 	"io"
 	"net/http"
@@ -152,18 +151,6 @@ func TestExportRouteOverHTTP(t *testing.T) {
 		t.Cleanup(func() { res.Body.Close() })
 		return res
 	}
-	gunzip := func(r io.Reader) []byte {
-		t.Helper()
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 
 	if res := get("/api/songcommons/export", "", "gzip"); res.StatusCode != 401 {
 		t.Errorf("guest on a private dataset: %d, want 401", res.StatusCode)
@@ -176,7 +163,7 @@ func TestExportRouteOverHTTP(t *testing.T) {
 	if !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
 		t.Errorf("Vary %q", res.Header.Get("Vary"))
 	}
-	if got := gunzip(res.Body); !bytes.Equal(got, want) {
+	if got := gunzip(t, res.Body); !bytes.Equal(got, want) {
 		t.Errorf("the gzip body does not decode to the dump (%d bytes, want %d)", len(got), len(want))
 	}
 
@@ -193,7 +180,7 @@ func TestExportRouteOverHTTP(t *testing.T) {
 		!regexp.MustCompile(`filename="songcommons-\d{4}-\d\d-\d\d\.jsonl\.gz"`).MatchString(res.Header.Get("Content-Disposition")) {
 		t.Errorf("?gzip=true: headers %v", res.Header)
 	}
-	if got := gunzip(res.Body); !bytes.Equal(got, want) {
+	if got := gunzip(t, res.Body); !bytes.Equal(got, want) {
 		t.Error("the .gz file does not hold the dump")
 	}
 
@@ -201,7 +188,7 @@ func TestExportRouteOverHTTP(t *testing.T) {
 	if res.Header.Get("Content-Encoding") != "gzip" {
 		t.Errorf("CSV, gzip accepted: Content-Encoding %q", res.Header.Get("Content-Encoding"))
 	}
-	if got := gunzip(res.Body); !bytes.Equal(got, dump(t, app, dataset.CSV)) {
+	if got := gunzip(t, res.Body); !bytes.Equal(got, dump(t, app, dataset.CSV)) {
 		t.Error("the gzip CSV body does not decode to the CSV dump")
 	}
 }

@@ -17,14 +17,7 @@ import (
 // refuses everything stops the import with the error.
 func TestImportWhenTheDatabaseRefuses(t *testing.T) {
 	t.Parallel()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	defer app.ResetBootstrapState()
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
+	app := migratedApp(t)
 	in := `{"artist":"A","title":"1","tempo":120,"key":"C","scale":"major"}
 {"artist":"Refused","title":"2","tempo":120,"key":"C","scale":"major"}
 {"artist":"A","title":"3","tempo":120,"key":"C","scale":"major"}
@@ -61,14 +54,7 @@ func TestImportWhenTheDatabaseRefuses(t *testing.T) {
 // A dump cut short (a truncated .gz) imports what it holds, then says so.
 func TestImportOfATruncatedGzip(t *testing.T) {
 	t.Parallel()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	defer app.ResetBootstrapState()
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
+	app := migratedApp(t)
 	var plain, gz bytes.Buffer
 	if err := writeSynthetic(&plain, 200); err != nil {
 		t.Fatal(err)
@@ -88,4 +74,20 @@ func TestImportOfATruncatedGzip(t *testing.T) {
 	if sum.Imported < 100 || sum.Imported+sum.Rejected != sum.Read {
 		t.Errorf("the lines before the cut should be imported: %+v", sum)
 	}
+}
+
+// migratedApp is a bare PocketBase app (none of the service's hooks) on a
+// fresh data dir with the service's migrations applied, closed when the
+// test ends.
+func migratedApp(t *testing.T) *core.BaseApp {
+	t.Helper()
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	if err := app.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.ResetBootstrapState() })
+	if err := app.RunAllMigrations(); err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
