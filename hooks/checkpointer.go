@@ -1,46 +1,42 @@
 package hooks
 
 import (
+	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// Checkpoints of data.db's WAL run in the background, on another
-// connection (and so on another core), instead of inside the commit of
-// whichever write filled the WAL: at 1M songs that checkpoint was a quarter
-// of an upload's time on the single writer (BENCHMARKS.md). Durability is
-// unchanged: a commit is acknowledged after its WAL frames are synced, as
-// before; a checkpoint only copies committed pages into data.db.
+// The writing connection never checkpoints inside a commit (that was a
+// quarter of an upload's time at 1M songs, BENCHMARKS.md). Instead the
+// journal discipline (journal.go) empties the WAL after every contribution
+// write and around every account write, and this goroutine empties it
+// whenever anything else left frames behind (a checkpoint that readers
+// kept from finishing, an admin's write in the dashboard). Durability is
+// unchanged: a commit is acknowledged after its WAL frames are synced; a
+// checkpoint only copies committed pages into data.db.
 const (
+	// checkpointEvery is how often the goroutine looks at the WAL.
 	checkpointEvery = 200 * time.Millisecond
-	// checkpointAbove: a WAL file smaller than this is left alone (SQLite's
-	// own threshold is 1,000 pages). Once grown, the file keeps its size
-	// (up to journal_size_limit) until the 15-minute TRUNCATE empties it,
-	// so this mostly spares an idle server the checkpoint calls.
-	checkpointAbove = 4 << 20
-	// checkpointForceAbove: a WAL that passive checkpoints cannot shrink
-	// (long readers, a writer that never pauses) is reset with a TRUNCATE
-	// checkpoint, which waits for the writer like SQLite's own would.
-	checkpointForceAbove = 512 << 20
+	// checkpointWarnAfter: a WAL that stays non-empty this long (readers
+	// holding an old snapshot) is logged, then every such interval again:
+	// until it is emptied, a copy of it groups the commits it holds.
+	checkpointWarnAfter = time.Minute
 )
 
 // StartCheckpointer turns off the automatic checkpoint of the writing
-// connection and checkpoints data.db from a goroutine instead. The returned
-// stop func ends it (after one last passive checkpoint). If PocketBase
-// reopens the writing connection (idle for minutes), the new connection
-// checkpoints by itself again, as SQLite does by default: never worse than
-// without the checkpointer.
+// connection and empties data.db's WAL from a goroutine whenever it holds
+// frames. The returned stop func ends it (after one last attempt). If
+// PocketBase reopens the writing connection (idle for minutes), the new
+// connection checkpoints by itself again, as SQLite does by default: never
+// worse than without the checkpointer.
 func StartCheckpointer(app core.App) (stop func()) {
 	if _, err := app.NonconcurrentDB().NewQuery("PRAGMA wal_autocheckpoint = 0").Execute(); err != nil {
 		app.Logger().Warn("songcommons: background checkpoints off", slog.String("error", err.Error()))
 		return func() {}
 	}
-	wal := filepath.Join(app.DataDir(), "data.db-wal")
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -48,23 +44,30 @@ func StartCheckpointer(app core.App) (stop func()) {
 		defer wg.Done()
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		var since, warned time.Time // when the WAL was first seen non-empty, last warning
 		for {
 			select {
 			case <-done:
-				_, _ = app.DB().NewQuery("PRAGMA wal_checkpoint(PASSIVE)").Execute()
+				_ = emptyWAL(app)
 				return
 			case <-t.C:
 			}
-			fi, err := os.Stat(wal)
-			if err != nil || fi.Size() < checkpointAbove {
+			if walSize(app) == 0 {
+				since = time.Time{}
 				continue
 			}
-			mode := "PASSIVE"
-			if fi.Size() > checkpointForceAbove {
-				mode = "TRUNCATE"
+			if since.IsZero() {
+				since = time.Now()
 			}
-			if _, err := app.DB().NewQuery("PRAGMA wal_checkpoint(" + mode + ")").Execute(); err != nil {
-				app.Logger().Warn("songcommons: background checkpoint failed", slog.String("mode", mode), slog.String("error", err.Error()))
+			err := emptyWAL(app)
+			if err == nil {
+				since = time.Time{}
+				continue
+			}
+			if !errors.Is(err, ErrWALBusy) || (time.Since(since) > checkpointWarnAfter && time.Since(warned) > checkpointWarnAfter) {
+				warned = time.Now()
+				app.Logger().Warn("songcommons: data.db's WAL cannot be emptied (a reader holds an old snapshot?); retrying",
+					slog.Duration("nonEmptyFor", time.Since(since).Round(time.Second)), slog.String("error", err.Error()))
 			}
 		}
 	}()

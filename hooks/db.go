@@ -8,7 +8,7 @@ import (
 // overwrites deleted content (a deleted row does not linger in free pages
 // of data.db or auxiliary.db), and synchronous=FULL makes an acknowledged
 // write durable on power loss, not only on a process crash.
-const sqlitePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(200000000)" +
+const sqlitePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(0)" +
 	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
 	"&_pragma=secure_delete(ON)"
 

@@ -14,13 +14,16 @@ import (
 // may be nil.
 func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	sim := NewSimilarity()
+	bindJournal(app) // first: its request hooks enclose every other hook's writes
 	bindSettings(app, cfg)
 	bindOAuth(app)
+	bindGitHubOnly(app)
 	bindContributions(app, cfg)
 	bindRowids(app)
 	bindReceipts(app)
 	bindSongs(app)
 	bindLogs(app, cfg)
+	bindRealtime(app)
 	bindSimilarity(app, cfg, sim)
 	acc := bindAccounts(app, cfg)
 	bindRoutes(app, cfg, sim, acc)

@@ -130,12 +130,23 @@ func contributeHandler(sim *Similarity, acc *accounts) func(e *core.RequestEvent
 		}
 		songs, where := dedupeRequest(songs)
 		dups := len(where) - len(songs)
-		if err := acc.admit(e, len(songs)); err != nil {
+		rows := 0
+		for _, c := range songs {
+			rows += len(c.Embeddings)
+			if c.Score != nil {
+				rows++
+			}
+		}
+		if err := acc.admit(e, rows); err != nil {
 			return err
 		}
-		ids, err := StoreContributions(e.App, sim, songs, req.ReceiptSecret)
+		var ids StoredIDs
+		err := journalOf(e.App).Contribution(func() (err error) {
+			ids, err = StoreContributions(e.App, sim, songs, req.ReceiptSecret)
+			return err
+		})
 		if err != nil {
-			acc.refund(e.Auth, len(songs))
+			acc.refund(e.App, e.Auth, rows)
 			return e.InternalServerError("Failed to store the contributions; nothing was stored.", err)
 		}
 		perSong := make([]StoredSongIDs, len(where)) // in request order; a repeated song points at its first copy

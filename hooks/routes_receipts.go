@@ -47,23 +47,25 @@ func receiptDeleteHandler(e *core.RequestEvent) error {
 		return e.BadRequestError("Invalid request data.", errs)
 	}
 	deleted := 0
-	err := e.App.RunInTransaction(func(tx core.App) error {
-		for _, r := range req.Rows {
-			rec, err := tx.FindRecordById(r.Collection, r.ID)
-			if err != nil {
-				continue // already gone, or never existed
+	err := journalOf(e.App).Contribution(func() error {
+		return e.App.RunInTransaction(func(tx core.App) error {
+			for _, r := range req.Rows {
+				rec, err := tx.FindRecordById(r.Collection, r.ID)
+				if err != nil {
+					continue // already gone, or never existed
+				}
+				stored := rec.GetString("receipt")
+				want := ReceiptTag(req.Secret, r.Collection, r.ID)
+				if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
+					continue
+				}
+				if err := tx.Delete(rec); err != nil {
+					return err
+				}
+				deleted++
 			}
-			stored := rec.GetString("receipt")
-			want := ReceiptTag(req.Secret, r.Collection, r.ID)
-			if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
-				continue
-			}
-			if err := tx.Delete(rec); err != nil {
-				return err
-			}
-			deleted++
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return e.InternalServerError("Failed to delete; nothing was deleted.", err)

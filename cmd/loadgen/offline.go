@@ -29,7 +29,7 @@ func openApp(dir string, cfgEdit func(*hooks.Config)) (*core.BaseApp, *hooks.Sim
 // servicePragmas mirrors hooks/db.go (sqlitePragmas, unexported) for the
 // seed --extra-pragmas experiments only; every other path uses
 // hooks.DBConnect itself.
-const servicePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(200000000)" +
+const servicePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(0)" +
 	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
 	"&_pragma=secure_delete(ON)"
 

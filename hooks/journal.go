@@ -1,0 +1,261 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// The journal discipline keeps account events and contributions apart in
+// every file a copy of pb_data can hold.
+//
+// SQLite's WAL (data.db-wal) records commits in the order they happen,
+// each commit's pages together, until a checkpoint copies them into
+// data.db and the file is truncated. Sign-up, consent, withdrawal and
+// erasure write the users and _externalAuths tables of the same database
+// as uploads, so a WAL holding both would order an account event against
+// the uploads around it (and a WAL holding several uploads groups each
+// one's rows). Two rules close that:
+//
+//   - every write that touches contributed rows empties the WAL (a TRUNCATE
+//     checkpoint) before it is acknowledged, so the WAL holds at most the
+//     uploads being acknowledged at that moment;
+//   - an account write runs alone: it waits for the contribution writes in
+//     flight, empties the WAL, writes, and empties the WAL again before any
+//     contribution write may start. No WAL ever holds an account frame and
+//     a contribution frame together, not even a stale one (TRUNCATE cuts
+//     the file to zero bytes, and journal_size_limit(0) does the same when
+//     SQLite resets the WAL by itself).
+//
+// Account writes are rare (a sign-up, a consent); contribution writes pay
+// one checkpoint each (BENCHMARKS.md measures it).
+type journal struct {
+	gate sync.RWMutex
+	app  core.App
+}
+
+// journalOf returns the app's journal (one per app, shared by every hook
+// and route bound to it).
+func journalOf(app core.App) *journal {
+	return app.Store().GetOrSet("songcommonsJournal", func() any { return &journal{app: app} }).(*journal)
+}
+
+const (
+	// accountCheckpointWait is how long an account write may wait for the
+	// WAL to empty (readers holding an old snapshot delay a TRUNCATE
+	// checkpoint) before it is refused with 503: nothing is written.
+	accountCheckpointWait = 20 * time.Second
+	// checkpointRetry spaces the attempts to empty the WAL.
+	checkpointRetry = 50 * time.Millisecond
+)
+
+// ErrWALBusy says the WAL could not be emptied in time.
+var ErrWALBusy = errors.New("the database journal could not be emptied in time")
+
+// AccountBusyMessage answers an account change refused because the
+// journal could not be emptied (a long reader, such as a backup).
+const AccountBusyMessage = "Account changes are paused for a moment while the database is busy (for example during a backup). Retry in a minute; nothing was changed."
+
+// Contribution runs fn, a write of contributed rows, then empties the
+// WAL. Many run at once (SQLite still commits them one at a time); none
+// runs while an account write does. fn's error is returned; a checkpoint
+// that cannot finish now is left to the checkpointer, which retries.
+func (j *journal) Contribution(fn func() error) error {
+	j.gate.RLock()
+	defer j.gate.RUnlock()
+	err := fn()
+	// also after a failure: a rolled-back transaction may have spilled
+	// pages into the WAL file, which truncation removes
+	if ckErr := emptyWAL(j.app); ckErr != nil && !errors.Is(ckErr, ErrWALBusy) {
+		j.app.Logger().Warn("songcommons: checkpoint after a contribution failed", slog.String("error", ckErr.Error()))
+	}
+	return err
+}
+
+// Account runs fn, a write of account data, alone: after the contribution
+// writes in flight, on an empty WAL, and empties the WAL again before any
+// contribution write starts. It returns ErrWALBusy without running fn when
+// the WAL cannot be emptied first.
+func (j *journal) Account(fn func() error) error {
+	j.gate.Lock()
+	defer j.gate.Unlock()
+	if err := emptyWALWithin(j.app, accountCheckpointWait); err != nil {
+		return err
+	}
+	err := fn()
+	// the account frames must leave the WAL before the next upload: retry
+	// for as long as it takes (contribution writes wait meanwhile)
+	for i := 0; ; i++ {
+		ckErr := emptyWALWithin(j.app, accountCheckpointWait)
+		if ckErr == nil {
+			break
+		}
+		j.app.Logger().Warn("songcommons: the WAL could not be emptied after an account change; uploads wait until it is",
+			slog.Int("attempt", i+1), slog.String("error", ckErr.Error()))
+	}
+	return err
+}
+
+// journalHeld marks a request whose handling already holds the journal:
+// PocketBase nests request events (a batch's sub-requests, the record a
+// sign-in creates), and the gate is not re-entrant.
+const journalHeld = "songcommonsJournalHeld"
+
+// AccountRequest runs an account-changing request handler under Account,
+// answering 503 with Retry-After when the journal stays busy.
+func (j *journal) AccountRequest(e *core.RequestEvent, next func() error) error {
+	if e.Get(journalHeld) != nil {
+		return next()
+	}
+	err := j.Account(func() error {
+		e.Set(journalHeld, true)
+		return next()
+	})
+	if errors.Is(err, ErrWALBusy) {
+		return accountBusy(e)
+	}
+	return err
+}
+
+// ContributionRequest runs a contribution-writing request handler under
+// Contribution.
+func (j *journal) ContributionRequest(e *core.RequestEvent, next func() error) error {
+	if e.Get(journalHeld) != nil {
+		return next()
+	}
+	return j.Contribution(func() error {
+		e.Set(journalHeld, true)
+		return next()
+	})
+}
+
+// accountBusy is the 503 answer to an account change that could not start.
+func accountBusy(e *core.RequestEvent) error {
+	e.Response.Header().Set("Retry-After", "60")
+	return e.Error(http.StatusServiceUnavailable, AccountBusyMessage, nil)
+}
+
+// emptyWAL runs one TRUNCATE checkpoint of data.db: every committed frame
+// is copied into data.db and the WAL file is cut to zero bytes. It returns
+// ErrWALBusy when a reader or writer kept it from finishing.
+func emptyWAL(app core.App) error {
+	var busy, logFrames, done int
+	err := app.DB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Row(&busy, &logFrames, &done)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return ErrWALBusy
+	}
+	return nil
+}
+
+// emptyWALWithin retries emptyWAL until it succeeds or wait has passed.
+func emptyWALWithin(app core.App, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := emptyWAL(app)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(checkpointRetry)
+	}
+}
+
+// walSize is the size of data.db's WAL file (0 when there is none).
+func walSize(app core.App) int64 {
+	fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db-wal"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// AccountCollections hold account data: the users, their GitHub links and
+// PocketBase's other per-account tables. Their writes run under
+// journal.Account.
+var AccountCollections = []string{"users", core.CollectionNameExternalAuths, core.CollectionNameAuthOrigins,
+	core.CollectionNameMFAs, core.CollectionNameOTPs}
+
+// journaledCollections are the collections whose writes are contribution
+// writes: the contributed rows and the songs derived from them.
+var journaledCollections = append([]string{"songs"}, ContributedCollections...)
+
+// collectionIn reports whether nameOrID names one of the collections.
+func collectionIn(app core.App, nameOrID string, names []string) bool {
+	if slices.Contains(names, nameOrID) {
+		return true
+	}
+	c, err := app.FindCachedCollectionByNameOrId(nameOrID)
+	return err == nil && slices.Contains(names, c.Name)
+}
+
+// bindJournal puts every write of PocketBase's own routes under the
+// journal discipline: record writes on the contributed collections as
+// contribution writes, record writes on the account collections and
+// GitHub sign-ins as account writes, batches by what they touch (a batch
+// may not touch both: its one transaction would commit them together).
+// The service's own routes call the journal themselves.
+func bindJournal(app core.App) {
+	j := journalOf(app)
+	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
+		var account, contribution bool
+		for _, r := range e.Batch {
+			c := recordsPathCollection(r.URL)
+			switch {
+			case c == "" || strings.EqualFold(r.Method, http.MethodGet):
+			case collectionIn(e.App, c, AccountCollections):
+				account = true
+			case collectionIn(e.App, c, journaledCollections):
+				contribution = true
+			}
+		}
+		switch {
+		case account && contribution:
+			return e.BadRequestError("A batch may not change accounts and contributions together: send them as separate requests.", nil)
+		case account:
+			return j.AccountRequest(e.RequestEvent, e.Next)
+		case contribution:
+			return j.ContributionRequest(e.RequestEvent, e.Next)
+		}
+		return e.Next()
+	})
+
+	// a batch's sub-requests are request events of their own: the batch
+	// already holds the journal for all of them
+	inBatch := func(e *core.RecordRequestEvent) bool {
+		info, err := e.RequestInfo()
+		return err == nil && info.Context == core.RequestInfoContextBatch
+	}
+	contributionWrite := func(e *core.RecordRequestEvent) error {
+		if inBatch(e) {
+			return e.Next()
+		}
+		return j.ContributionRequest(e.RequestEvent, e.Next)
+	}
+	accountWrite := func(e *core.RecordRequestEvent) error {
+		if inBatch(e) {
+			return e.Next()
+		}
+		return j.AccountRequest(e.RequestEvent, e.Next)
+	}
+	app.OnRecordCreateRequest(journaledCollections...).BindFunc(contributionWrite)
+	app.OnRecordUpdateRequest(journaledCollections...).BindFunc(contributionWrite)
+	app.OnRecordDeleteRequest(journaledCollections...).BindFunc(contributionWrite)
+	app.OnRecordCreateRequest(AccountCollections...).BindFunc(accountWrite)
+	app.OnRecordUpdateRequest(AccountCollections...).BindFunc(accountWrite)
+	app.OnRecordDeleteRequest(AccountCollections...).BindFunc(accountWrite)
+	// a sign-in creates the account and its GitHub link on first use
+	app.OnRecordAuthWithOAuth2Request().BindFunc(func(e *core.RecordAuthWithOAuth2RequestEvent) error {
+		return j.AccountRequest(e.RequestEvent, e.Next)
+	})
+}
