@@ -1,6 +1,11 @@
 package hooks
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,76 +13,83 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/types"
 )
 
-// quotas counts each account's uploads of the current UTC day. The counts
-// are kept on the account (users.uploads_day / uploads_count) but written
-// in one periodic batch for all accounts, never in the transaction of an
-// upload: a write to an account row next to the pages of an upload (in
-// the same transaction, or adjacent in SQLite's WAL) would link the two.
+// quotas counts the rows each account stored today, in memory only:
+// nothing that changes with a user's uploads is written to disk (a
+// counter on the account would be an upload's size, written next to it).
+// Counters are keyed by a keyed hash of the GitHub id, with a key drawn at
+// start-up and never stored, so erasing an account and signing in again
+// finds the same counter, and the map holds no id in clear. They are lost
+// on restart (a restart gives everyone a fresh day's quota: README).
 type quotas struct {
 	mu     sync.Mutex
-	counts map[string]*quotaEntry
+	key    [32]byte
+	counts map[string]*quotaEntry // by quotaKey
+	keys   map[string]string      // users.id -> quotaKey, so uploads need no lookup
 }
 
 type quotaEntry struct {
-	day   string // "2006-01-02"
-	n     int
-	dirty bool
+	day string // "2006-01-02"
+	n   int
+}
+
+func newQuotas() *quotas {
+	q := &quotas{counts: map[string]*quotaEntry{}, keys: map[string]string{}}
+	if _, err := rand.Read(q.key[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return q
 }
 
 func dayString(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// entry returns the account's counter for today, loading it from the
-// account the first time.
-func (q *quotas) entry(user *core.Record) *quotaEntry {
+// quotaKey is the counter's key of an account: HMAC-SHA256 of its GitHub
+// id (of its record id when it has no GitHub link, e.g. made by an admin).
+func (q *quotas) quotaKey(app core.App, user *core.Record) string {
+	q.mu.Lock()
+	k, ok := q.keys[user.Id]
+	q.mu.Unlock()
+	if ok {
+		return k
+	}
+	who := "record:" + user.Id
+	if links, err := app.FindAllExternalAuthsByRecord(user); err == nil {
+		for _, l := range links {
+			if l.Provider() == "github" {
+				who = "github:" + l.ProviderId()
+			}
+		}
+	}
+	mac := hmac.New(sha256.New, q.key[:])
+	mac.Write([]byte(who))
+	k = hex.EncodeToString(mac.Sum(nil))
+	q.mu.Lock()
+	q.keys[user.Id] = k
+	q.mu.Unlock()
+	return k
+}
+
+// entry returns the counter for today (q.mu held).
+func (q *quotas) entry(key string) *quotaEntry {
 	today := dayString(time.Now())
-	e := q.counts[user.Id]
+	e := q.counts[key]
 	if e == nil {
 		e = &quotaEntry{day: today}
-		if d := user.GetDateTime("uploads_day"); !d.IsZero() && dayString(d.Time()) == today {
-			e.n = user.GetInt("uploads_count")
-		}
-		q.counts[user.Id] = e
+		q.counts[key] = e
 	}
 	if e.day != today {
-		e.day, e.n, e.dirty = today, 0, true
+		e.day, e.n = today, 0
 	}
 	return e
 }
 
-// flush writes the changed counters, all in one transaction.
-func (q *quotas) flush(app core.App) error {
-	q.mu.Lock()
-	pending := map[string]quotaEntry{}
-	for id, e := range q.counts {
-		if e.dirty {
-			pending[id] = *e
-			e.dirty = false
-		}
-	}
-	q.mu.Unlock()
-	if len(pending) == 0 {
-		return nil
-	}
-	return app.RunInTransaction(func(tx core.App) error {
-		for id, e := range pending {
-			day, _ := types.ParseDateTime(e.day + " 00:00:00.000Z")
-			if _, err := tx.DB().Update("users", dbx.Params{"uploads_day": day.String(), "uploads_count": e.n},
-				dbx.HashExp{"id": id}).Execute(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
+// forget drops the record id's cached key (the account is gone); its
+// counter stays, under the GitHub id's key, until the day is over.
 func (q *quotas) forget(id string) {
 	q.mu.Lock()
-	delete(q.counts, id)
+	delete(q.keys, id)
 	q.mu.Unlock()
 }
 
@@ -99,33 +111,33 @@ func (a *accounts) admit(e *core.RequestEvent, n int) error {
 	if user.GetInt("policy_version") < a.cfg.PolicyVersion {
 		return e.ForbiddenError(consentMessage(a.cfg.PolicyVersion), nil)
 	}
+	key := a.q.quotaKey(e.App, user)
 	a.q.mu.Lock()
 	defer a.q.mu.Unlock()
-	en := a.q.entry(user)
+	en := a.q.entry(key)
 	if a.cfg.DailyQuota > 0 && en.n+n > a.cfg.DailyQuota {
 		now := time.Now().UTC()
 		reset := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
 		wait := reset.Sub(now).Round(time.Minute)
 		e.Response.Header().Set("Retry-After", fmt.Sprint(int(reset.Sub(now).Seconds())+1))
 		return e.Error(http.StatusTooManyRequests, fmt.Sprintf(
-			"Daily upload quota reached: %d of %d songs today, this upload has %d. It resets at 00:00 UTC (in %s).",
+			"Daily upload quota reached: %d of %d rows today, this upload has %d. It resets at 00:00 UTC (in %s).",
 			en.n, a.cfg.DailyQuota, n, strings.TrimSuffix(wait.String(), "0s")), nil)
 	}
 	en.n += n
-	en.dirty = true
 	return nil
 }
 
 // refund gives back the quota of an upload that was not stored.
-func (a *accounts) refund(user *core.Record, n int) {
+func (a *accounts) refund(app core.App, user *core.Record, n int) {
 	if user == nil || user.Collection().Name != "users" {
 		return
 	}
+	key := a.q.quotaKey(app, user)
 	a.q.mu.Lock()
 	defer a.q.mu.Unlock()
-	en := a.q.entry(user)
+	en := a.q.entry(key)
 	en.n = max(0, en.n-n)
-	en.dirty = true
 }
 
 type accounts struct {
@@ -136,11 +148,11 @@ type accounts struct {
 // bindAccounts: consent and quota on every upload path, the contributor's
 // rights routes, and privacy requests.
 func bindAccounts(app core.App, cfg Config) *accounts {
-	a := &accounts{cfg: cfg, q: &quotas{counts: map[string]*quotaEntry{}}}
+	a := &accounts{cfg: cfg, q: newQuotas()}
 
 	// legacy paths: a batch is admitted as a whole, a single create as one song
 	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
-		n := legacySongs(e)
+		n := legacyRows(e)
 		if n == 0 {
 			return e.Next()
 		}
@@ -148,7 +160,7 @@ func bindAccounts(app core.App, cfg Config) *accounts {
 			return err
 		}
 		if err := e.Next(); err != nil || e.Status() >= 400 {
-			a.refund(e.Auth, n)
+			a.refund(e.App, e.Auth, n)
 			return err
 		}
 		return nil
@@ -161,7 +173,7 @@ func bindAccounts(app core.App, cfg Config) *accounts {
 			return err
 		}
 		if err := e.Next(); err != nil {
-			a.refund(e.Auth, 1)
+			a.refund(e.App, e.Auth, 1)
 			return err
 		}
 		return nil
@@ -173,46 +185,21 @@ func bindAccounts(app core.App, cfg Config) *accounts {
 		g.DELETE("/me", a.deleteMeHandler)
 		g.POST("/me/consent", a.consentHandler)
 		g.POST("/privacy-requests", privacyRequestHandler)
-		se.App.Cron().MustAdd("songcommonsQuotaFlush", "*/10 * * * *", func() {
-			if err := a.q.flush(se.App); err != nil {
-				se.App.Logger().Error("songcommons: quota flush failed", "error", err.Error())
-			}
-		})
 		return se.Next()
-	})
-	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
-		_ = a.q.flush(e.App)
-		return e.Next()
 	})
 	return a
 }
 
-// legacySongs counts the songs a batch uploads: one per score create, and
-// one per embedding create that has no score create of the same song.
-func legacySongs(e *core.BatchRequestEvent) int {
-	scores := map[string]bool{}
-	var embs []string
+// legacyRows counts the rows a batch stores: one per create (or upsert)
+// on a contributed collection.
+func legacyRows(e *core.BatchRequestEvent) int {
+	n := 0
 	for _, r := range e.Batch {
 		m := strings.ToUpper(r.Method)
 		if m != http.MethodPost && m != http.MethodPut {
 			continue
 		}
-		c := recordsPathCollection(r.URL)
-		if c == "" || !isContributed(e.App, c) {
-			continue
-		}
-		artist, _ := r.Body["artist"].(string)
-		title, _ := r.Body["title"].(string)
-		k := artist + "\x00" + title
-		if c == "embedding" {
-			embs = append(embs, k)
-		} else {
-			scores[k] = true
-		}
-	}
-	n := len(scores)
-	for _, k := range embs {
-		if !scores[k] {
+		if c := recordsPathCollection(r.URL); c != "" && isContributed(e.App, c) {
 			n++
 		}
 	}
@@ -248,8 +235,9 @@ func (a *accounts) myData(app core.App, user *core.Record) MyData {
 			}
 		}
 	}
+	key := a.q.quotaKey(app, user)
 	a.q.mu.Lock()
-	en := a.q.entry(user)
+	en := a.q.entry(key)
 	uploaded, qday := en.n, en.day
 	a.q.mu.Unlock()
 	day := func(f string) string {
@@ -313,7 +301,9 @@ func (a *accounts) consentHandler(e *core.RequestEvent) error {
 	} else {
 		user.Set("uploads_paused", true)
 	}
-	if err := e.App.Save(user); err != nil {
+	if err := journalOf(e.App).Account(func() error { return e.App.Save(user) }); errors.Is(err, ErrWALBusy) {
+		return accountBusy(e)
+	} else if err != nil {
 		return e.InternalServerError("Failed to record consent.", err)
 	}
 	return e.JSON(http.StatusOK, a.myData(e.App, user))
@@ -327,18 +317,23 @@ func (a *accounts) deleteMeHandler(e *core.RequestEvent) error {
 	if err != nil {
 		return e.NotFoundError("The account no longer exists.", err)
 	}
-	err = e.App.RunInTransaction(func(tx core.App) error {
-		links, err := tx.FindAllExternalAuthsByRecord(user)
-		if err != nil {
-			return err
-		}
-		for _, l := range links {
-			if err := tx.Delete(l); err != nil {
+	err = journalOf(e.App).Account(func() error {
+		return e.App.RunInTransaction(func(tx core.App) error {
+			links, err := tx.FindAllExternalAuthsByRecord(user)
+			if err != nil {
 				return err
 			}
-		}
-		return tx.Delete(user)
+			for _, l := range links {
+				if err := tx.Delete(l); err != nil {
+					return err
+				}
+			}
+			return tx.Delete(user)
+		})
 	})
+	if errors.Is(err, ErrWALBusy) {
+		return accountBusy(e)
+	}
 	if err != nil {
 		return e.InternalServerError("Failed to delete the account.", err)
 	}

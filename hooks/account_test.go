@@ -35,7 +35,7 @@ func TestMe(t *testing.T) {
 			Name: "regular user → everything held, as a download", Method: http.MethodGet, URL: "/api/songcommons/me",
 			Headers: map[string]string{"Authorization": alice}, TestAppFactory: factory, ExpectedStatus: 200,
 			ExpectedContent: []string{`"github_id":"` + aliceGH + `"`, `"id":"` + aliceID + `"`, `"current_version":1`,
-				`"uploads_enabled":true`, `"daily_limit":50000`, "not linked to this account", "Nothing personal here is editable"},
+				`"uploads_enabled":true`, `"daily_limit":150000`, "not linked to this account", "Nothing personal here is editable"},
 			NotExpectedContent: []string{bobID, "email", "password", "tokenKey"},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 				if !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
@@ -109,7 +109,7 @@ func TestMe(t *testing.T) {
 
 func TestConsentAndQuota(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.DailyQuota = 5 })
+	app := newTestApp(t, func(c *hooks.Config) { c.DailyQuota = 10 })
 	defer app.Cleanup()
 	withoutConsent(t, app)
 	srv := serve(t, app)
@@ -145,7 +145,9 @@ func TestConsentAndQuota(t *testing.T) {
 		t.Fatalf("consent recorded finer than a day: %v", d)
 	}
 
-	// quota of 5 songs a day: 3 + 1 (legacy batch) pass, then 2 more are refused
+	// quota of 10 rows a day (each test song is a score row and an
+	// embedding row): 6 (contribute) + 2 (legacy batch) pass, then 4 more
+	// are refused
 	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", alice, songs(3)); code != 200 {
 		t.Fatalf("contribute: %d %v", code, out)
 	}
@@ -168,7 +170,7 @@ func TestConsentAndQuota(t *testing.T) {
 		t.Fatalf("over quota: %d %v", code, out)
 	}
 	assertCounts(4, 4)(t, app, nil)
-	// a rejected upload does not use quota: one more song fits
+	// a rejected upload does not use quota: one more song (2 rows) fits
 	if code, _ := call(t, srv, http.MethodPost, "/api/songcommons/contribute", alice, map[string]any{"songs": []any{map[string]any{"artist": "x"}}}); code != 400 {
 		t.Fatal("bad upload accepted")
 	}
@@ -176,15 +178,19 @@ func TestConsentAndQuota(t *testing.T) {
 		t.Fatalf("last song of the quota: %d %v", code, out)
 	}
 
-	// the counter reaches the account in the periodic flush, not with the upload
-	u, _ = app.FindRecordById("users", aliceID)
-	if u.GetInt("uploads_count") != 0 {
-		t.Fatalf("the upload wrote the account row: uploads_count=%d", u.GetInt("uploads_count"))
+	// the counter is in memory only: /me reports it, the account row has no
+	// column for it
+	if _, me := call(t, srv, http.MethodGet, "/api/songcommons/me", alice, nil); me["quota"].(map[string]any)["uploaded"] != float64(10) {
+		t.Fatalf("/me quota: %v", me["quota"])
 	}
-	runJob(t, app, "songcommonsQuotaFlush")
-	u, _ = app.FindRecordById("users", aliceID)
-	if u.GetInt("uploads_count") != 5 || u.GetDateTime("uploads_day").Time().Hour() != 0 {
-		t.Fatalf("after flush: %d on %v", u.GetInt("uploads_count"), u.GetDateTime("uploads_day"))
+	cols, err := app.TableColumns("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		if strings.HasPrefix(c, "uploads_") && c != "uploads_paused" {
+			t.Fatalf("users has an upload counter column %q", c)
+		}
 	}
 
 	// withdrawing consent pauses uploads
@@ -194,6 +200,65 @@ func TestConsentAndQuota(t *testing.T) {
 	code, out = call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, aliceID), songs(1))
 	if code != 403 || !strings.Contains(out["message"].(string), "paused") {
 		t.Fatalf("after withdrawal: %d %v", code, out)
+	}
+}
+
+// The quota counts every stored row, whatever the path (a batch of many
+// rows of one song counts each), and follows the GitHub account: erasing
+// the account and signing in again with the same GitHub id finds the same
+// counter.
+func TestQuotaCountsRowsAndSurvivesErasure(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, func(c *hooks.Config) { c.DailyQuota = 12 })
+	defer app.Cleanup()
+	srv := serve(t, app)
+	alice := tokenFor(t, aliceID)
+	one := audioMuseLibrary(1)
+	var same []audioMuseSong
+	for range 5 {
+		same = append(same, one...) // 5 × (score + embedding) of the same song
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/batch", alice, batchRequests(same)); code != 200 {
+		t.Fatalf("batch: %d %v", code, out)
+	}
+	if _, me := call(t, srv, http.MethodGet, "/api/songcommons/me", alice, nil); me["quota"].(map[string]any)["uploaded"] != float64(10) {
+		t.Fatalf("a batch of 10 rows of one song counted as %v", me["quota"])
+	}
+
+	// erase the account, then "sign in again": a new account with the same
+	// GitHub id (what the OAuth2 sign-in creates)
+	if code, out := call(t, srv, http.MethodDelete, "/api/songcommons/me", alice, nil); code != 204 {
+		t.Fatalf("erase: %d %v", code, out)
+	}
+	users, _ := app.FindCollectionByNameOrId("users")
+	again := core.NewRecord(users)
+	again.Set("policy_version", 1)
+	again.SetRandomPassword()
+	if err := app.Save(again); err != nil {
+		t.Fatal(err)
+	}
+	ea := core.NewExternalAuth(app)
+	ea.SetCollectionRef(users.Id)
+	ea.SetRecordRef(again.Id)
+	ea.SetProvider("github")
+	ea.SetProviderId(aliceGH)
+	if err := app.Save(ea); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := again.NewAuthToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tok, map[string]any{"songs": contributeSongs(2)})
+	if code != 429 || !strings.Contains(out["message"].(string), "10 of 12 rows") {
+		t.Fatalf("after erasure and a new sign-in, 4 more rows: %d %v (want 429 at 10 of 12)", code, out)
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tok, map[string]any{"songs": contributeSongs(1)}); code != 200 {
+		t.Fatalf("the last 2 rows of the day: %d %v", code, out)
+	}
+	// another GitHub account has its own counter
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, bobID), map[string]any{"songs": contributeSongs(6)}); code != 200 {
+		t.Fatalf("bob: %d %v", code, out)
 	}
 }
 

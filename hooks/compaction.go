@@ -85,11 +85,6 @@ const (
 // (not enough disk space, no swap at start-up): nothing was changed.
 var ErrCompactionSkipped = errors.New("compaction skipped")
 
-// persistJobs are cron jobs that write state kept in memory (the quota
-// counters) to data.db. They run before the snapshot, because replacing the
-// process skips the OnTerminate hooks that would otherwise run them.
-var persistJobs = []string{"songcommonsQuotaFlush"}
-
 // Compact compacts auxiliary.db in place, then data.db by snapshot and
 // restart. Write requests are answered 503 (Retry-After) while it runs.
 // It returns only on failure or when it was skipped (ErrCompactionSkipped):
@@ -124,14 +119,6 @@ func (c *Compactor) Compact(app core.App) error {
 	for g.writes.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, j := range app.Cron().Jobs() {
-		for _, id := range persistJobs {
-			if j.Id() == id {
-				j.Run()
-			}
-		}
-	}
-
 	for _, q := range []string{"PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"} {
 		if _, err := app.AuxNonconcurrentDB().NewQuery(q).Execute(); err != nil {
 			return fmt.Errorf("compaction of auxiliary.db (%s): %w", q, err)

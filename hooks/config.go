@@ -36,8 +36,8 @@ type Config struct {
 	// PolicyVersion is the current privacy policy version.
 	PolicyVersion int
 
-	// DailyQuota is how many songs an account may upload per UTC day
-	// (0 = no limit).
+	// DailyQuota is how many rows (a song's analysis is one, each of its
+	// embeddings one more) an account may store per UTC day (0 = no limit).
 	DailyQuota int
 
 	// RateLimits: PocketBase's per-IP rate limits (configured by migration,
@@ -90,7 +90,7 @@ func (c Config) SignInEnabled() bool {
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: 50000,
+	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: DefaultDailyQuota,
 		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7,
 		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait,
 		MaxConcurrentReads: MaxConcurrentReads, ReadWait: ReadWait}
@@ -231,7 +231,11 @@ func ParseMemoryLimit(v string) (int64, error) {
 	return n * unit, nil
 }
 
-// dailyQuotaFrom reads SONGCOMMONS_DAILY_QUOTA (songs per account per UTC
+// DefaultDailyQuota is 50,000 songs with their analysis and two
+// embeddings a day.
+const DefaultDailyQuota = 150000
+
+// dailyQuotaFrom reads SONGCOMMONS_DAILY_QUOTA (rows per account per UTC
 // day; 0 = no limit).
 func dailyQuotaFrom(getenv func(string) string, def int) (int, error) {
 	v := strings.TrimSpace(getenv("SONGCOMMONS_DAILY_QUOTA"))
@@ -240,7 +244,7 @@ func dailyQuotaFrom(getenv func(string) string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("SONGCOMMONS_DAILY_QUOTA=%q: use a whole number of songs per day (0 = no limit)", v)
+		return 0, fmt.Errorf("SONGCOMMONS_DAILY_QUOTA=%q: use a whole number of rows per day (0 = no limit)", v)
 	}
 	return n, nil
 }
