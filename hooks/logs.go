@@ -1,9 +1,11 @@
 package hooks
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -87,29 +89,102 @@ func ScrubLog(l *core.Log, ipMode string) {
 		}
 	}
 	if u, ok := l.Data["url"].(string); ok {
-		l.Data["url"] = stripQuery(u)
+		l.Data["url"] = ScrubPath(u)
 	}
 	if r, ok := l.Data["referer"].(string); ok && r != "" {
-		l.Data["referer"] = stripQuery(r)
+		l.Data["referer"] = ScrubPath(r)
 	}
 	if ua, ok := l.Data["userAgent"].(string); ok {
 		l.Data["userAgent"] = ProductToken(ua)
 	}
+	if l.Data["type"] == "request" {
+		scrubRequestError(l)
+	}
 	// the message repeats "METHOD url": keep the method and the bare path
 	if method, rest, ok := strings.Cut(l.Message, " "); ok && l.Data["type"] == "request" {
-		l.Message = method + " " + stripQuery(rest)
+		l.Message = method + " " + ScrubPath(rest)
 	} else {
-		l.Message = stripQuery(l.Message)
+		l.Message = ScrubPath(l.Message)
 	}
 }
 
-// stripQuery drops the query string and fragment of a URL or path.
-func stripQuery(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
+// scrubRequestError keeps of a request's error what an operator needs and
+// nothing a user typed: the field names and error codes of "details" (its
+// messages can quote input), and the error text only for server errors
+// (5xx), without quoted parts; a client error's text often repeats the
+// input (an e-mail address, a JSON fragment), and its status says enough.
+func scrubRequestError(l *core.Log) {
+	if d, ok := l.Data["details"]; ok {
+		l.Data["details"] = errorCodes(d)
 	}
-	return u
+	e, ok := l.Data["error"].(string)
+	if !ok {
+		return
+	}
+	status, _ := l.Data["status"].(float64)
+	if s, ok := l.Data["status"].(int); ok {
+		status = float64(s)
+	}
+	if status < 500 {
+		delete(l.Data, "error")
+		return
+	}
+	l.Data["error"] = quoted.ReplaceAllString(e, `"…"`)
 }
+
+// quoted matches a quoted part of an error text.
+var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'|` + "`[^`]*`")
+
+// errorCodes reduces an error's details to {field: {"code": code}}.
+func errorCodes(d any) map[string]any {
+	out := map[string]any{}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return out
+	}
+	var fields map[string]any
+	if json.Unmarshal(raw, &fields) != nil {
+		return out
+	}
+	for k, v := range fields {
+		if m, ok := v.(map[string]any); ok {
+			if code, ok := m["code"].(string); ok {
+				out[k] = map[string]any{"code": code}
+				continue
+			}
+		}
+		out[k] = map[string]any{}
+	}
+	return out
+}
+
+// ScrubPath drops the query string and fragment of a URL or path (they
+// name the songs looked up) and replaces record ids in it with ":id": the
+// id after records/ and impersonate/ (a users id names an account), the
+// record and file of /api/files/, and any other segment shaped like a
+// PocketBase id.
+func ScrubPath(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	parts := strings.Split(u, "/")
+	for i, p := range parts {
+		switch {
+		case i > 0 && (parts[i-1] == "records" || parts[i-1] == "impersonate") && p != "":
+			parts[i] = ":id"
+		case i >= 3 && parts[i-3] == "api" && parts[i-2] == "files":
+			parts[i] = ":id"
+		case i >= 4 && parts[i-4] == "api" && parts[i-3] == "files":
+			parts[i] = ":file"
+		case pocketBaseID.MatchString(p):
+			parts[i] = ":id"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// pocketBaseID is the shape of PocketBase's generated record ids.
+var pocketBaseID = regexp.MustCompile(`^[a-z0-9]{15}$`)
 
 // TruncateIP keeps the network part: IPv4 /24, IPv6 /48. Anything that is
 // not an IP is dropped.

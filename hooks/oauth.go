@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/auth"
+	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"golang.org/x/oauth2"
 )
@@ -103,4 +105,39 @@ func coarsenTimestamps(app core.App, table, id string) error {
 	_, err := app.DB().NewQuery("UPDATE {{" + table + "}} SET [[created]] = {:day}, [[updated]] = {:day} WHERE [[id]] = {:id}").
 		Bind(map[string]any{"day": day, "id": id}).Execute()
 	return err
+}
+
+// emailRoutes are PocketBase's auth routes that work through an e-mail
+// address or a password. Contributor accounts have neither (GitHub sign-in
+// only, no e-mail kept), so for the users collection they are closed
+// before they read the body: nothing typed into them reaches a lookup or a
+// log. Superusers keep theirs (the dashboard signs in with a password).
+var emailRoutes = []string{"request-verification", "confirm-verification", "request-email-change",
+	"confirm-email-change", "request-password-reset", "confirm-password-reset", "request-otp",
+	"auth-with-otp", "auth-with-password"}
+
+// EmailRouteClosedMessage answers a request to one of emailRoutes.
+const EmailRouteClosedMessage = "Contributor accounts sign in with GitHub only and have no e-mail address or password here, so this route is closed."
+
+// bindGitHubOnly closes emailRoutes for the users collection. The routes
+// are found by the pattern PocketBase registered them under, compared
+// whole; TestEmailRoutesClosed fails if PocketBase renames one.
+func bindGitHubOnly(app core.App) {
+	closed := map[string]bool{}
+	for _, r := range emailRoutes {
+		closed["POST /api/collections/{collection}/"+r] = true
+	}
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
+			Id:       "songcommonsGitHubOnly",
+			Priority: apis.DefaultRateLimitMiddlewarePriority - 40,
+			Func: func(e *core.RequestEvent) error {
+				if !closed[e.Request.Pattern] || !collectionIn(e.App, e.Request.PathValue("collection"), []string{"users"}) {
+					return e.Next()
+				}
+				return e.NotFoundError(EmailRouteClosedMessage, nil)
+			},
+		})
+		return se.Next()
+	})
 }

@@ -91,12 +91,8 @@ func bindOperations(app core.App, cfg Config) {
 		return e.Next()
 	})
 
-	// backups hold the dataset and accounts, never the request logs (they
-	// would outlive the log window)
-	app.OnBackupCreate().BindFunc(func(e *core.BackupEvent) error {
-		e.Exclude = append(e.Exclude, "auxiliary.db", "auxiliary.db-wal", "auxiliary.db-shm")
-		return e.Next()
-	})
+	// backups: compacted copies without the request logs (backup.go)
+	bindBackups(app)
 
 	// moderation: deleting a song (superusers, in the dashboard) deletes its
 	// contributions, through the app so the index follows
