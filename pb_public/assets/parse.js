@@ -255,6 +255,14 @@ export function parseCSV(text) {
   return rows;
 }
 
+// csvValue mirrors the dataset package's csvValue: a CSV export writes a
+// cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR) or
+// that starts with a single quote with one more single quote in front; one
+// such quote is removed here.
+function csvValue(s) {
+  return s !== undefined && s.length >= 2 && s[0] === "'" && "=+-@\t\r'".includes(s[1]) ? s.slice(1) : s;
+}
+
 function csvRows(text, models) {
   const all = parseCSV(text);
   if (!all.length) return { rows: [], fileErrors: ['The CSV file is empty.'] };
@@ -270,7 +278,7 @@ function csvRows(text, models) {
       errors.push({ field: '', message: `has ${r.cells.length} cells but the header has ${header.length} columns` });
     }
     header.forEach((h, j) => {
-      const raw = r.cells[j];
+      const raw = csvValue(r.cells[j]);
       if (raw === undefined || raw.trim() === '') return;
       if (NUMERIC.has(h)) {
         const v = Number(raw.trim());
