@@ -88,6 +88,8 @@ func TestUIValidation(t *testing.T) {
 			with("mood_vector", "rock:1.5"),
 			with("mood_vector", "rock:0.5,rock:0.2"),
 			with("mood_vector", "rock"),
+			with("mood_vector", "Mellow:0.5,Hip-Hop:0.4,Progressive rock:0.3,LoFi Beats:0.2"),
+			with("mood_vector", "Mellow:0.5,mellow:0.2"),
 			with("other_features", "bad label!:0.3"),
 			with("other_features", strings.Repeat("x", 33)+":0.3"),
 			with("energy", -1.0),
