@@ -35,6 +35,9 @@ func newApp() (*pocketbase.PocketBase, error) {
 	// early, like PocketBase's own flags; errors (and -h) are left to cobra,
 	// which parses every flag again when it runs the command
 	_ = app.RootCmd.ParseFlags(os.Args[1:])
+	if err := hooks.PrivateDataDir(app.DataDir()); err != nil { // 0700/0600, before anything is written
+		log.Printf("songcommons: warning: %v", err)
+	}
 	if err := hooks.FinishCompaction(app.DataDir()); err != nil { // swap in last night's compaction before the DB opens
 		return nil, err
 	}

@@ -88,6 +88,8 @@ func TestUIValidation(t *testing.T) {
 			with("mood_vector", "rock:1.5"),
 			with("mood_vector", "rock:0.5,rock:0.2"),
 			with("mood_vector", "rock"),
+			with("mood_vector", "Mellow:0.5,Hip-Hop:0.4,Progressive rock:0.3,LoFi Beats:0.2"),
+			with("mood_vector", "Mellow:0.5,mellow:0.2"),
 			with("other_features", "bad label!:0.3"),
 			with("other_features", strings.Repeat("x", 33)+":0.3"),
 			with("energy", -1.0),
@@ -158,7 +160,8 @@ func TestUIValidation(t *testing.T) {
 			"lib.csv": "artist,title,tempo,key,scale,mood_vector,energy\r\n" +
 				`"Daft Punk","One, More Time",122.9,F#,minor,"house:0.71,electronic:0.55",0.61` + "\r\n" +
 				"Air,La Femme d'Argent,92,A,minor,,\r\n" +
-				"Air,Broken,fast,A,minor,,\r\n",
+				"Air,Broken,fast,A,minor,,\r\n" +
+				"'+Plus,''=quoted,100,C,major,'-dark:0.5,\r\n",
 			"audiomuse.json": `[{"item_id":"x1","author":"Air","title":"Talisman","tempo":98,"key":"Bb","scale":"minor","mood_vector":"ambient:0.6","energy":0.2,"other_features":"relaxed:0.8","embedding":` + jsonQuote(embJSON) + `}]`,
 			"client.json":    `{"songs":[{"artist":"A","title":"T","tempo":100,"key":"C","scale":"major","embeddings":{"musicnn":` + embJSON + `}}]}`,
 			"export.jsonl": `{"id":"abc","song_key":"a|t","artist":"A","title":"T","tempo":100,"key":"C","scale":"major"}` + "\n" +
@@ -187,7 +190,7 @@ func TestUIValidation(t *testing.T) {
 		}
 
 		csv := parse("lib.csv")
-		if csv.Format != "CSV" || len(csv.Rows) != 3 || len(csv.FileErrors) != 0 {
+		if csv.Format != "CSV" || len(csv.Rows) != 4 || len(csv.FileErrors) != 0 {
 			t.Fatalf("csv: %+v", csv)
 		}
 		if r := csv.Rows[0]; len(r.Errors) != 0 || r.Song["title"] != "One, More Time" || r.Song["tempo"] != 122.9 || r.Song["mood_vector"] != "house:0.71,electronic:0.55" || r.Label != "line 2" {
@@ -198,6 +201,10 @@ func TestUIValidation(t *testing.T) {
 		}
 		if r := csv.Rows[2]; len(r.Errors) != 1 || r.Errors[0].Field != "tempo" || r.Label != "line 4" {
 			t.Errorf("csv row 3: %+v", r)
+		}
+		// the quote a CSV export puts before formulas (and before a leading quote) is removed
+		if r := csv.Rows[3]; len(r.Errors) != 0 || r.Song["artist"] != "+Plus" || r.Song["title"] != "'=quoted" || r.Song["mood_vector"] != "-dark:0.5" {
+			t.Errorf("csv row 4: %+v", r)
 		}
 
 		am := parse("audiomuse.json")

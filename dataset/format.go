@@ -260,7 +260,38 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // scoreCSV returns the CSV cells of a score row, in scoreFields order.
+// Text cells go through csvText; numbers are written as plain numbers.
 func scoreCSV(r *scoreRow, rec []string) []string {
-	return append(rec[:0], r.Artist, r.Title, formatNumber(r.Tempo), r.Key, r.Scale, r.MoodVector,
-		formatNumber(r.Energy), r.OtherFeatures, r.Album, formatNumber(r.Duration), r.MBID, r.ISRC, r.Analyzer)
+	return append(rec[:0], csvText(r.Artist), csvText(r.Title), formatNumber(r.Tempo), csvText(r.Key), csvText(r.Scale),
+		csvText(r.MoodVector), formatNumber(r.Energy), csvText(r.OtherFeatures), csvText(r.Album), formatNumber(r.Duration),
+		csvText(r.MBID), csvText(r.ISRC), csvText(r.Analyzer))
+}
+
+// csvText neutralises a text cell that a spreadsheet would run as a
+// formula, as OWASP's "CSV Injection" advice says: a cell starting with
+// =, +, -, @, tab or carriage return gets a leading single quote, which
+// spreadsheets read as "this is text" and do not show. So that this can be
+// undone exactly, a cell that itself starts with a single quote gets one
+// more. csvValue undoes it on import.
+func csvText(s string) string {
+	if s != "" && (csvActive(s[0]) || s[0] == '\'') {
+		return "'" + s
+	}
+	return s
+}
+
+// csvValue is the inverse of csvText: it removes exactly one leading
+// single quote when what follows it starts with one of the characters
+// csvText escapes (or with another single quote). Anything else, such as
+// a hand-written 'Til Tuesday, is kept as it is.
+func csvValue(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && (csvActive(s[1]) || s[1] == '\'') {
+		return s[1:]
+	}
+	return s
+}
+
+// csvActive reports whether a cell starting with c may be run as a formula.
+func csvActive(c byte) bool {
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r'
 }

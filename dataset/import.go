@@ -566,9 +566,10 @@ func readCSV(ctx context.Context, r io.Reader, size int, send func(*chunk) bool,
 	return nil
 }
 
-// csvRecord turns a CSV record into a song: empty cells are absent,
-// numeric columns are numbers when they read as one (else the validator
-// names the field), extra cells are reported as unknown fields.
+// csvRecord turns a CSV record into a song: cells lose the quote that
+// neutralises formulas (csvValue), empty cells are absent, numeric columns
+// are numbers when they read as one (else the validator names the field),
+// extra cells are reported as unknown fields.
 func csvRecord(header, rec []string) map[string]any {
 	m := make(map[string]any, len(rec))
 	for i, v := range rec {
@@ -576,6 +577,7 @@ func csvRecord(header, rec []string) map[string]any {
 		if i < len(header) && header[i] != "" {
 			name = header[i]
 		}
+		v = csvValue(v)
 		if v == "" {
 			continue
 		}

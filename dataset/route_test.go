@@ -66,7 +66,7 @@ func TestExportRoute(t *testing.T) {
 			ExpectedContent: []string{
 				"artist,title,tempo,key,scale,mood_vector,energy,other_features,album,duration,mbid,isrc,analyzer\n",
 				`"Say ""Hi"", \ Bye","Commas, ""quotes"" and <tags> & more",99.99,C#,major,,0,,"A, B ""C""",0.5,,,` + "\n",
-				`Daft Punk,One More Time,123,F#,minor,"house:0.7,electronic:0.5",0.6,"danceable:0.93,happy:0.4",Discovery,320.4,5b11f4ce-a62d-471e-81fc-a69a8278c7da,GBDUP0000001,audiomuse-ai/0.7` + "\n",
+				`Daft Punk,One More Time,123,F#,minor,"House:0.7,electronic:0.5",0.6,"danceable:0.93,happy:0.4",Discovery,320.4,5b11f4ce-a62d-471e-81fc-a69a8278c7da,GBDUP0000001,audiomuse-ai/0.7` + "\n",
 			},
 			NotExpectedContent: []string{"embedding", "musicnn", "song_key", "receipt"},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {

@@ -3,14 +3,18 @@ package hooks_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/tests"
+
+	"songcommons/songdata"
 )
 
 // audioMuseSong is what the AudioMuse-AI collection sync uploads for a song.
@@ -68,12 +72,14 @@ func sanitizeForFilter(v string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `"`, `\"`)
 }
 
+// parseMoods reads "label:score,…" into a map by label, as the client
+// does: a label spelled differently is another label.
 func parseMoods(s string) map[string]float64 {
 	out := map[string]float64{}
 	for _, p := range strings.Split(s, ",") {
 		if k, v, ok := strings.Cut(p, ":"); ok {
 			f, _ := strconv.ParseFloat(v, 64)
-			out[strings.ToLower(k)] = f
+			out[k] = f
 		}
 	}
 	return out
@@ -177,6 +183,103 @@ func TestAudioMuseSync(t *testing.T) {
 			t.Errorf("model %v", e["model"])
 		}
 	}
+}
+
+// TestAudioMuseLabelSpelling: every label of AudioMuse-AI's lists, sent
+// as AudioMuse-AI spells it ("Mellow", "Hip-Hop", "Progressive rock",
+// "House"), comes back spelled exactly so, from the record API (the rows
+// as stored) and from /lookup (the consensus: moods, mood_vector,
+// other_features). Song j has labels 10j…10j+9 of the mood list on top,
+// since the consensus keeps a song's top 10 moods.
+func TestAudioMuseLabelSpelling(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	token := tokenFor(t, aliceID)
+	moodLabels, otherLabels := songdata.AudioMuseMoodLabels, songdata.AudioMuseOtherFeatureLabels
+	if len(moodLabels) != 50 || len(otherLabels) != 6 {
+		t.Fatalf("%d mood labels and %d other features: the lists in songdata changed", len(moodLabels), len(otherLabels))
+	}
+	songs := audioMuseLibrary(5)
+	top := make([][]string, len(songs)) // the labels on top, per song
+	for j := range songs {
+		moods, other := make([]string, len(moodLabels)), make([]string, len(otherLabels))
+		for i, l := range moodLabels {
+			score := 0.1 + 0.01*float64(i%10)
+			if i/10 == j {
+				score = 0.9 - 0.01*float64(i%10)
+				top[j] = append(top[j], l)
+			}
+			moods[i] = fmt.Sprintf("%s:%.3f", l, score)
+		}
+		for i, l := range otherLabels {
+			other[i] = fmt.Sprintf("%s:%.3f", l, 0.1*float64(i+1))
+		}
+		songs[j].moods, songs[j].other = strings.Join(moods, ","), strings.Join(other, ",")
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/batch", token, batchRequests(songs)); code != 200 {
+		t.Fatalf("batch: %d %v", code, out)
+	}
+	exact := func(what string, got map[string]float64, want []string) {
+		t.Helper()
+		names := make([]string, 0, len(got))
+		for k := range got {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(names, want) {
+			t.Errorf("%s: labels %q, want %q", what, names, want)
+		}
+	}
+
+	// the rows, through the record API, as the client looks them up
+	for _, s := range songs {
+		q := url.Values{"filter": {fmt.Sprintf(`artist="%s" && title="%s"`, sanitizeForFilter(s.artist), sanitizeForFilter(s.title))}}
+		code, out := call(t, srv, http.MethodGet, "/api/collections/score/records?"+q.Encode(), token, nil)
+		items, _ := out["items"].([]any)
+		if code != 200 || len(items) != 1 {
+			t.Fatalf("record API: %d %v", code, out)
+		}
+		row := items[0].(map[string]any)
+		if got, want := parseMoods(row["mood_vector"].(string)), parseMoods(s.moods); !equalMaps(got, want) {
+			exact(s.title+": stored mood_vector", got, moodLabels)
+			t.Errorf("%s: stored moods %v, want %v", s.title, got, want)
+		}
+		if got, want := parseMoods(row["other_features"].(string)), parseMoods(s.other); !equalMaps(got, want) {
+			t.Errorf("%s: stored other_features %v, want %v", s.title, got, want)
+		}
+	}
+
+	// the consensus, through /lookup
+	var q []any
+	for _, s := range songs {
+		q = append(q, map[string]any{"artist": s.artist, "title": s.title})
+	}
+	code, out := call(t, srv, http.MethodPost, "/api/songcommons/lookup", "", map[string]any{"songs": q})
+	if code != 200 {
+		t.Fatalf("lookup: %d %v", code, out)
+	}
+	toMap := func(v any) map[string]float64 {
+		m := map[string]float64{}
+		for k, f := range v.(map[string]any) {
+			m[k] = f.(float64)
+		}
+		return m
+	}
+	all := map[string]float64{}
+	for j, r := range out["results"].([]any) {
+		res := r.(map[string]any)
+		if res["found"] != true {
+			t.Fatalf("song %d not found: %v", j, res)
+		}
+		exact(fmt.Sprintf("lookup %d: moods", j), toMap(res["moods"]), top[j])
+		exact(fmt.Sprintf("lookup %d: mood_vector", j), parseMoods(res["mood_vector"].(string)), top[j])
+		exact(fmt.Sprintf("lookup %d: other_features", j), toMap(res["other_features"]), otherLabels)
+		maps.Copy(all, toMap(res["moods"]))
+	}
+	exact("the moods of all lookups", all, moodLabels)
 }
 
 func equalMaps(a, b map[string]float64) bool {

@@ -104,7 +104,8 @@ func TestLookup(t *testing.T) {
 				if key["value"] != "F#" || key["scale"] != "minor" || key["agreement"] != 1.0 {
 					t.Errorf("key %v", key)
 				}
-				if dp["mood_vector"] != "house:0.800,electronic:0.600" || dp["moods"].(map[string]any)["house"] != 0.8 ||
+				// "house" was sent; AudioMuse-AI's label list spells it "House"
+				if dp["mood_vector"] != "House:0.800,electronic:0.600" || dp["moods"].(map[string]any)["House"] != 0.8 ||
 					dp["other_features"].(map[string]any)["danceable"] != 0.9 || dp["energy"] != 0.6 {
 					t.Errorf("moods/features/energy %v", dp)
 				}

@@ -43,7 +43,7 @@ func TestScoreCreate(t *testing.T) {
 			TestAppFactory: func(t testing.TB) *tests.TestApp { return newTestApp(t) },
 			ExpectedStatus: 200,
 			ExpectedContent: []string{`"key":"F#"`, `"scale":"minor"`, `"song_key":"daft punk|one more time"`,
-				`"mood_vector":"house:0.71,electronic:0.55"`, `"other_features":"danceable:0.93,happy:0.4"`, `"tempo":122.9`},
+				`"mood_vector":"House:0.71,electronic:0.55"`, `"other_features":"danceable:0.93,happy:0.4"`, `"tempo":122.9`},
 			NotExpectedContent: []string{aliceID, `"user"`, `"created"`, `"updated"`, `"owner"`},
 			AfterTestFunc:      assertCounts(1, 0),
 		},

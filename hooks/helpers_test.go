@@ -130,6 +130,12 @@ func tokenFor(t testing.TB, id string) string {
 // serve starts the app's router on a real HTTP server on 127.0.0.1.
 func serve(t testing.TB, app *tests.TestApp) *httptest.Server {
 	t.Helper()
+	return serveWith(t, app, nil)
+}
+
+// serveWith is serve with the app's handler wrapped by wrap (when not nil).
+func serveWith(t testing.TB, app *tests.TestApp, wrap func(http.Handler) http.Handler) *httptest.Server {
+	t.Helper()
 	r, err := apis.NewRouter(app)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +147,11 @@ func serve(t testing.TB, app *tests.TestApp) *httptest.Server {
 		if err != nil {
 			return err
 		}
-		srv = httptest.NewServer(mux)
+		var h http.Handler = mux
+		if wrap != nil {
+			h = wrap(mux)
+		}
+		srv = httptest.NewServer(h)
 		return nil
 	})
 	if err != nil {

@@ -33,6 +33,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindCompaction(app, &Compactor{})
 	bindCheckpointer(app)
 	bindOperations(app, cfg)
+	bindRateLimitPer64(app)
 	bindStatic(app, publicFS)
 	return sim
 }

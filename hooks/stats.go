@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/songdata"
 )
 
 // Stats are the dataset statistics the home page charts.
@@ -77,12 +79,17 @@ func (c *statsCache) get(app core.App) (*Stats, error) {
 		All(&s.Keys); err != nil {
 		return nil, err
 	}
-	if err := db.NewQuery(`SELECT label, COUNT(*) AS n, ROUND(AVG(score), 3) AS mean FROM (
+	// labels that differ only in case are one (songdata.FoldLabel; labels
+	// are ASCII, which SQLite's lower() folds), spelled as songdata spells it
+	if err := db.NewQuery(`SELECT MIN(label) AS label, COUNT(*) AS n, ROUND(AVG(score), 3) AS mean FROM (
 			SELECT substr(mood_vector, 1, instr(mood_vector, ':') - 1) AS label,
 			       CAST(CASE WHEN instr(rest, ',') > 0 THEN substr(rest, 1, instr(rest, ',') - 1) ELSE rest END AS REAL) AS score
 			FROM (SELECT mood_vector, substr(mood_vector, instr(mood_vector, ':') + 1) AS rest FROM songs WHERE mood_vector != ''))
-		GROUP BY label ORDER BY n DESC, label LIMIT 15`).All(&s.Moods); err != nil {
+		GROUP BY lower(label) ORDER BY n DESC, lower(label) LIMIT 15`).All(&s.Moods); err != nil {
 		return nil, err
+	}
+	for i := range s.Moods {
+		s.Moods[i].Label = songdata.CanonicalLabel(s.Moods[i].Label)
 	}
 	c.s, c.at = s, time.Now()
 	return s, nil

@@ -213,8 +213,13 @@ func consensusKey(rows []ScoreRow) *AgreedKey {
 
 // meanLabels averages label scores over the contributions that report any
 // (a label missing from one of them counts as 0 there) and keeps the top max.
+// Labels that differ only in case are one label (FoldLabel). It is spelled
+// as ParseLabels spells it: a known label as the known lists do, any other
+// as most of the contributions naming it do (ties: the spelling that sorts
+// first), so that the result does not depend on the order of the rows.
 func meanLabels(rows []ScoreRow, get func(ScoreRow) string, max int) []Label {
 	sum := map[string]float64{}
+	spellings := map[string]map[string]int{}
 	n := 0
 	for _, r := range rows {
 		ls, err := ParseLabels(get(r))
@@ -223,15 +228,26 @@ func meanLabels(rows []ScoreRow, get func(ScoreRow) string, max int) []Label {
 		}
 		n++
 		for _, l := range ls {
-			sum[l.Name] += l.Score
+			f := FoldLabel(l.Name)
+			sum[f] += l.Score
+			if spellings[f] == nil {
+				spellings[f] = map[string]int{}
+			}
+			spellings[f][l.Name]++
 		}
 	}
 	if n == 0 {
 		return nil
 	}
 	out := make([]Label, 0, len(sum))
-	for k, v := range sum {
-		out = append(out, Label{Name: k, Score: round(v/float64(n), 3)})
+	for f, v := range sum {
+		name, most := "", 0
+		for s, c := range spellings[f] {
+			if c > most || c == most && s < name {
+				name, most = s, c
+			}
+		}
+		out = append(out, Label{Name: name, Score: round(v/float64(n), 3)})
 	}
 	SortLabels(out)
 	if len(out) > max {

@@ -65,7 +65,7 @@ func TestConsensusKeyAndMeans(t *testing.T) {
 		t.Fatalf("energy %v", c.Energy)
 	}
 	// moods: mean over the two contributions that report moods
-	if got := FormatLabels(c.Moods); got != "house:0.7,electronic:0.3" {
+	if got := FormatLabels(c.Moods); got != "House:0.7,electronic:0.3" { // House: AudioMuse-AI's spelling
 		t.Fatalf("moods %q", got)
 	}
 	if got := FormatLabels3(c.OtherFeatures); got != "danceable:0.800,happy:0.133" {
@@ -84,5 +84,28 @@ func TestConsensusKeyAndMeans(t *testing.T) {
 	}
 	if c := ComputeConsensus(nil); c.Contributions != 0 || c.Tempo != nil || c.Key != nil {
 		t.Fatalf("empty %+v", c)
+	}
+}
+
+// Labels that differ only in case are one label in the consensus, spelled
+// as the known lists spell it, or else as most contributions do; the rows'
+// order does not matter.
+func TestConsensusLabelSpelling(t *testing.T) {
+	t.Parallel()
+	rows := []ScoreRow{
+		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "hip-hop:0.9,chill vibes:0.3"},
+		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "Hip-Hop:0.5,Chill Vibes:0.6"},
+		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "HIP-HOP:0.4,Chill Vibes:0.3"},
+	}
+	for i := range rows {
+		rotated := append(append([]ScoreRow(nil), rows[i:]...), rows[:i]...)
+		if got := FormatLabels(ComputeConsensus(rotated).Moods); got != "Hip-Hop:0.6,Chill Vibes:0.4" {
+			t.Errorf("rows from %d: moods %q", i, got)
+		}
+	}
+	// a tie between two spellings: the one that sorts first
+	tie := []ScoreRow{rows[0], {Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "Chill Vibes:0.5"}}
+	if got := FormatLabels(ComputeConsensus(tie).Moods); got != "Hip-Hop:0.45,Chill Vibes:0.4" {
+		t.Errorf("tie: moods %q", got)
 	}
 }

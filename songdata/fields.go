@@ -77,12 +77,14 @@ type Label struct {
 	Score float64
 }
 
-var labelPattern = regexp.MustCompile(`^[a-z0-9 _-]{1,32}$`)
+var labelPattern = regexp.MustCompile(`^[A-Za-z0-9 _-]{1,32}$`)
 
-// ParseLabels parses "rock:0.512,pop:0.301". Labels are trimmed and
-// lower-cased and must match [a-z0-9 _-]{1,32}; scores are finite numbers in
-// [0, 1]; at most MaxLabels entries; no label twice. An empty string is an
-// empty list. The result is in canonical order (score descending, then label).
+// ParseLabels parses "rock:0.512,pop:0.301". Labels are trimmed and must
+// match [A-Za-z0-9 _-]{1,32}; a known label takes the spelling of the known
+// lists ("hip-hop" → "Hip-Hop", see CanonicalLabel), any other keeps the
+// contributor's; scores are finite numbers in [0, 1]; at most MaxLabels
+// entries; no label twice, in any case. An empty string is an empty list.
+// The result is in canonical order (score descending, then label).
 func ParseLabels(s string) ([]Label, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -99,10 +101,11 @@ func ParseLabels(s string) ([]Label, error) {
 		if colon < 0 {
 			return nil, fmt.Errorf("entry %d (%q) is not label:score", i+1, clip(p))
 		}
-		name := strings.ToLower(strings.TrimSpace(p[:colon]))
+		name := strings.TrimSpace(p[:colon])
 		if !labelPattern.MatchString(name) {
-			return nil, fmt.Errorf("entry %d: label %q must be 1-32 characters of a-z, 0-9, space, _ or -", i+1, clip(name))
+			return nil, fmt.Errorf("entry %d: label %q must be 1-32 characters of a-z, A-Z, 0-9, space, _ or -", i+1, clip(name))
 		}
+		name = CanonicalLabel(name)
 		v, err := strconv.ParseFloat(strings.TrimSpace(p[colon+1:]), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("entry %d (%q): the score is not a finite number", i+1, clip(p))
@@ -110,21 +113,25 @@ func ParseLabels(s string) ([]Label, error) {
 		if v < 0 || v > 1 {
 			return nil, fmt.Errorf("entry %d (%q): the score must be between 0 and 1", i+1, clip(p))
 		}
-		if seen[name] {
+		if seen[FoldLabel(name)] {
 			return nil, fmt.Errorf("label %q appears twice", name)
 		}
-		seen[name] = true
+		seen[FoldLabel(name)] = true
 		out = append(out, Label{Name: name, Score: v})
 	}
 	SortLabels(out)
 	return out, nil
 }
 
-// SortLabels puts labels in canonical order: score descending, then name.
+// SortLabels puts labels in canonical order: score descending, then name
+// (folded, then as spelled).
 func SortLabels(ls []Label) {
 	sort.SliceStable(ls, func(i, j int) bool {
 		if ls[i].Score != ls[j].Score {
 			return ls[i].Score > ls[j].Score
+		}
+		if a, b := FoldLabel(ls[i].Name), FoldLabel(ls[j].Name); a != b {
+			return a < b
 		}
 		return ls[i].Name < ls[j].Name
 	})

@@ -83,7 +83,11 @@ func TestParseLabels(t *testing.T) {
 	cases := []struct {
 		name, in, want, errPart string
 	}{
-		{"canonical order and lower case", "pop:0.301, Rock:0.512,Hip-Hop:0.301", "rock:0.512,hip-hop:0.301,pop:0.301", ""},
+		{"canonical order and spelling", "pop:0.301, Rock:0.512,Hip-Hop:0.301", "rock:0.512,Hip-Hop:0.301,pop:0.301", ""},
+		{"known labels take the known spelling", "hip-hop:0.3,HOUSE:0.2,mellow:0.1,PROGRESSIVE ROCK:0.05,Danceable:0.01",
+			"Hip-Hop:0.3,House:0.2,Mellow:0.1,Progressive rock:0.05,danceable:0.01", ""},
+		{"unknown labels keep theirs", "Chill Vibes:0.5,LoFi:0.5,dark_Ambient-2:0.1", "Chill Vibes:0.5,LoFi:0.5,dark_Ambient-2:0.1", ""},
+		{"order ignores case", "b:0.5,A:0.5,a2:0.5", "A:0.5,a2:0.5,b:0.5", ""},
 		{"trailing zeros dropped", "rock:0.500", "rock:0.5", ""},
 		{"empty", "", "", ""},
 		{"spaces and digits", "female vocalists:0.2,80s:0.1", "female vocalists:0.2,80s:0.1", ""},
@@ -95,6 +99,7 @@ func TestParseLabels(t *testing.T) {
 		{"bad label", "r&b:0.3", "", "a-z"},
 		{"long label", strings.Repeat("a", 33) + ":0.1", "", "1-32"},
 		{"duplicate", "rock:0.1,Rock:0.2", "", "twice"},
+		{"duplicate in another case", "LoFi:0.1,lofi:0.2", "", "twice"},
 		{"empty label", ":0.1", "", "1-32"},
 	}
 	for i, c := range cases {

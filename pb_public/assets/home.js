@@ -43,8 +43,9 @@ async function statsFromSample() {
     if (s.key) keys.set(`${s.key}|${s.scale}`, (keys.get(`${s.key}|${s.scale}`) || 0) + 1);
     const top = parseLabels(s.mood_vector)[0];
     if (top) {
-      const m = moods.get(top.label) || { label: top.label, songs: 0, sum: 0 };
-      m.songs++; m.sum += top.score; moods.set(top.label, m);
+      const k = top.label.toLowerCase(); // labels that differ only in case are one
+      const m = moods.get(k) || { label: top.label, songs: 0, sum: 0 };
+      m.songs++; m.sum += top.score; moods.set(k, m);
     }
   }
   return {

@@ -18,7 +18,7 @@ const NUMERIC = new Set(['tempo', 'energy', 'duration']);
 const IGNORED = new Set(['id', 'item_id', 'song_key', 'collectionId', 'collectionName', 'created', 'updated', 'receipt', 'day']);
 const PITCH = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
 const LETTER = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
-const LABEL_RE = /^[a-z0-9 _-]{1,32}$/;
+const LABEL_RE = /^[A-Za-z0-9 _-]{1,32}$/;
 const MBID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISRC_RE = /^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$/;
 // eslint-disable-next-line no-control-regex
@@ -48,14 +48,15 @@ export function checkLabels(s) {
   for (const [i, p] of parts.entries()) {
     const c = p.lastIndexOf(':');
     if (c < 0) return `entry ${i + 1} ("${clip(p)}") is not label:score`;
-    const name = p.slice(0, c).trim().toLowerCase();
-    if (!LABEL_RE.test(name)) return `entry ${i + 1}: label "${clip(name)}" must be 1-32 characters of a-z, 0-9, space, _ or -`;
+    const name = p.slice(0, c).trim();
+    if (!LABEL_RE.test(name)) return `entry ${i + 1}: label "${clip(name)}" must be 1-32 characters of a-z, A-Z, 0-9, space, _ or -`;
     const raw = p.slice(c + 1).trim();
     const v = raw === '' ? NaN : Number(raw);
     if (!Number.isFinite(v)) return `entry ${i + 1} ("${clip(p)}"): the score is not a finite number`;
     if (v < 0 || v > 1) return `entry ${i + 1} ("${clip(p)}"): the score must be between 0 and 1`;
-    if (seen.has(name)) return `label "${name}" appears twice`;
-    seen.add(name);
+    // labels that differ only in case are one label
+    if (seen.has(name.toLowerCase())) return `label "${name}" appears twice`;
+    seen.add(name.toLowerCase());
   }
   return null;
 }
@@ -255,6 +256,14 @@ export function parseCSV(text) {
   return rows;
 }
 
+// csvValue mirrors the dataset package's csvValue: a CSV export writes a
+// cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR) or
+// that starts with a single quote with one more single quote in front; one
+// such quote is removed here.
+function csvValue(s) {
+  return s !== undefined && s.length >= 2 && s[0] === "'" && "=+-@\t\r'".includes(s[1]) ? s.slice(1) : s;
+}
+
 function csvRows(text, models) {
   const all = parseCSV(text);
   if (!all.length) return { rows: [], fileErrors: ['The CSV file is empty.'] };
@@ -270,7 +279,7 @@ function csvRows(text, models) {
       errors.push({ field: '', message: `has ${r.cells.length} cells but the header has ${header.length} columns` });
     }
     header.forEach((h, j) => {
-      const raw = r.cells[j];
+      const raw = csvValue(r.cells[j]);
       if (raw === undefined || raw.trim() === '') return;
       if (NUMERIC.has(h)) {
         const v = Number(raw.trim());
