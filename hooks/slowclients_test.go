@@ -324,3 +324,49 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 		t.Errorf("only %d routes found: the walk missed some", len(routes))
 	}
 }
+
+func TestConfigSlowClients(t *testing.T) {
+	t.Parallel()
+	def := hooks.Defaults()
+	cases := []struct {
+		name string
+		env  map[string]string
+		want func(*hooks.Config)
+		err  string
+	}{
+		{"defaults", nil, func(*hooks.Config) {}, ""},
+		{"slots per client", map[string]string{"SONGCOMMONS_SLOTS_PER_CLIENT": " 3 "}, func(c *hooks.Config) { c.SlotsPerClient = 3 }, ""},
+		{"slots per client 0", map[string]string{"SONGCOMMONS_SLOTS_PER_CLIENT": "0"}, nil, `SONGCOMMONS_SLOTS_PER_CLIENT="0": use a whole number of at least 1`},
+		{"body timeout", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "30s"}, func(c *hooks.Config) { c.BodyTimeout = 30 * time.Second }, ""},
+		{"body timeout too short", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "10ms"}, nil, `SONGCOMMONS_BODY_TIMEOUT="10ms": use a duration of at least 1s`},
+		{"body timeout word", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "soon"}, nil, `SONGCOMMONS_BODY_TIMEOUT="soon"`},
+		{"export timeout", map[string]string{"SONGCOMMONS_EXPORT_TIMEOUT": "6h"}, func(c *hooks.Config) { c.ExportTimeout = 6 * time.Hour }, ""},
+		{"export timeout too short", map[string]string{"SONGCOMMONS_EXPORT_TIMEOUT": "30s"}, nil, "at least 1m0s"},
+		{"export rate", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "1MiB"}, func(c *hooks.Config) { c.ExportMinRate = 1 << 20 }, ""},
+		{"export rate too low", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "100"}, nil, `SONGCOMMONS_EXPORT_MIN_RATE="100": use a size per second of at least 1KiB`},
+		{"export rate word", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "fast"}, nil, "SONGCOMMONS_EXPORT_MIN_RATE"},
+	}
+	if def.SlotsPerClient != 2 || def.BodyTimeout != 15*time.Second || def.ExportTimeout != 2*time.Hour ||
+		def.ExportMinRate != 32<<10 || def.ExportRateWindow != time.Minute {
+		t.Fatalf("defaults %+v", def)
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
+			cfg, err := hooks.ConfigFrom(func(k string) string { return c.env[k] })
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := hooks.Defaults()
+			c.want(&want)
+			if !reflect.DeepEqual(cfg, want) {
+				t.Fatalf("config %+v, want %+v", cfg, want)
+			}
+		})
+	}
+}
