@@ -318,6 +318,23 @@ func TestAdmissionClientGone(t *testing.T) {
 	}
 }
 
+// readConfig reads env as the configuration; with wantErr, it checks that
+// reading fails with a message containing it, and returns false.
+func readConfig(t *testing.T, env map[string]string, wantErr string) (hooks.Config, bool) {
+	t.Helper()
+	cfg, err := hooks.ConfigFrom(func(k string) string { return env[k] })
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want one containing %q", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
+}
+
 func TestConfigAdmissionAndMemoryLimit(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -351,15 +368,9 @@ func TestConfigAdmissionAndMemoryLimit(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
-			cfg, err := hooks.ConfigFrom(func(k string) string { return c.env[k] })
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("error %v, want one containing %q", err, c.err)
-				}
+			cfg, ok := readConfig(t, c.env, c.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.MaxPendingUploads != c.pending || cfg.MemoryLimit != c.limit || cfg.GoMemLimit != c.gomem {
 				t.Fatalf("pending %d, limit %d, GOMEMLIMIT %q", cfg.MaxPendingUploads, cfg.MemoryLimit, cfg.GoMemLimit)
