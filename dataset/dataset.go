@@ -14,10 +14,12 @@ package dataset
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +32,7 @@ import (
 )
 
 // MaxConcurrentExports bounds the exports the server streams at once: each
-// one reads the whole dataset.
+// one reads the whole dataset. One client address holds at most one.
 const MaxConcurrentExports = 2
 
 // Register binds the export route to app and, when app is the PocketBase
@@ -44,18 +46,11 @@ func Register(app core.App, cfg hooks.Config) {
 }
 
 func bindExportRoute(app core.App, cfg hooks.Config) {
-	slots := make(chan struct{}, MaxConcurrentExports)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/export", func(e *core.RequestEvent) error {
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-			default:
-				e.Response.Header().Set("Retry-After", "60")
-				return e.TooManyRequestsError("Exports of the whole dataset are running already: try again in a minute.", nil)
-			}
-			return exportHandler(e)
-		}).BindFunc(hooks.ReadGuard(cfg))
+			return exportHandler(e, cfg)
+		}).BindFunc(hooks.ReadGuard(cfg)).Bind(hooks.ExportGuard(MaxConcurrentExports,
+			"Exports of the whole dataset are running already: try again in a minute."))
 		return se.Next()
 	})
 }
@@ -63,8 +58,10 @@ func bindExportRoute(app core.App, cfg hooks.Config) {
 // exportHandler streams the dump: ?format=jsonl (default) or csv. The
 // body is gzip-encoded (Content-Encoding) when the client accepts it;
 // ?gzip=true sends a .gz file instead (for browsers, which would decode
-// a Content-Encoding).
-func exportHandler(e *core.RequestEvent) error {
+// a Content-Encoding). The transfer is cut, and its slot freed, past
+// cfg.ExportTimeout or when the client takes in less than
+// cfg.ExportMinRate bytes per second over a cfg.ExportRateWindow.
+func exportHandler(e *core.RequestEvent, cfg hooks.Config) error {
 	q := e.Request.URL.Query()
 	f, err := ParseFormat(q.Get("format"))
 	if err != nil {
@@ -102,29 +99,72 @@ func exportHandler(e *core.RequestEvent) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 
-	// the whole dataset takes longer than the server's write timeout
-	_ = http.NewResponseController(e.Response).SetWriteDeadline(time.Time{})
+	ctx, cancel := context.WithTimeout(e.Request.Context(), cfg.ExportTimeout)
+	defer cancel()
+	end, _ := ctx.Deadline()
+	paced := &pacedWriter{w: e.Response, rc: http.NewResponseController(e.Response), end: end,
+		window: cfg.ExportRateWindow, piece: max(int(float64(cfg.ExportMinRate)*cfg.ExportRateWindow.Seconds()), 1<<10)}
+	_ = paced.rc.SetWriteDeadline(paced.deadline())
 	e.Response.WriteHeader(http.StatusOK)
 
 	var zw *gzip.Writer
-	var out io.Writer = e.Response
+	var out io.Writer = paced
 	if gzFile || gzEncoding {
-		zw, _ = gzip.NewWriterLevel(e.Response, gzip.DefaultCompression)
+		zw, _ = gzip.NewWriterLevel(paced, gzip.DefaultCompression)
 		out = zw
 	}
-	_, err = Export(e.Request.Context(), e.App, out, f, nil)
+	_, err = Export(ctx, e.App, out, f, nil)
 	if err == nil && zw != nil {
 		err = zw.Close()
 	}
 	if err != nil {
 		// the status is sent: abort the response, so that the client sees
 		// a broken transfer, never a dump that looks complete
-		if !errors.Is(err, e.Request.Context().Err()) {
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+			e.App.Logger().Info("songcommons: export cut off: the client took it in too slowly",
+				"minRate", cfg.ExportMinRate, "window", cfg.ExportRateWindow.String(), "timeout", cfg.ExportTimeout.String())
+		case errors.Is(err, e.Request.Context().Err()): // the client went away
+		default:
 			e.App.Logger().Error("songcommons: export failed", "error", err.Error())
 		}
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// pacedWriter writes to an HTTP response in pieces of what the minimum
+// rate brings in one window, giving each piece one window (never past
+// end) as the connection's write deadline: a client that takes in less
+// than that rate, or stops reading, makes a write fail.
+type pacedWriter struct {
+	w      io.Writer
+	rc     *http.ResponseController
+	end    time.Time
+	window time.Duration
+	piece  int
+}
+
+func (p *pacedWriter) deadline() time.Time {
+	if d := time.Now().Add(p.window); d.Before(p.end) {
+		return d
+	}
+	return p.end
+}
+
+func (p *pacedWriter) Write(b []byte) (int, error) {
+	written := 0
+	for len(b) > 0 {
+		n := min(len(b), p.piece)
+		_ = p.rc.SetWriteDeadline(p.deadline())
+		m, err := p.w.Write(b[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		b = b[n:]
+	}
+	return written, nil
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip (or x-gzip, or *)

@@ -1,7 +1,7 @@
 package dataset
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -28,9 +28,9 @@ const (
 )
 
 // PageSongs is how many songs an export reads per read transaction. Each
-// page is a consistent snapshot of its songs; between pages the database
-// is free, so a slow download never holds a snapshot (and the WAL) for
-// long.
+// page is a consistent snapshot of its songs, read into memory in one
+// short transaction and written out after it ends: a slow download never
+// holds a snapshot (and so never keeps a checkpoint from emptying the WAL).
 const PageSongs = 1000
 
 // ExportStats counts the rows an export wrote.
@@ -59,18 +59,19 @@ func CountRows(app core.App, f Format) (int64, error) {
 	return total, nil
 }
 
-// Export writes the whole dataset to w in format f, in constant memory:
-// it streams the rows through a buffer, reading PageSongs songs per read
-// transaction (a song's rows always come from one snapshot). progress,
-// when not nil, is called with the number of rows written so far, every
-// few thousand rows and at the end.
+// Export writes the whole dataset to w in format f, a page of PageSongs
+// songs at a time: each page is read in its own read transaction into
+// memory (a song's rows always come from one snapshot), and written to w
+// once that transaction has ended, so memory holds one page and a slow w
+// holds no snapshot. progress, when not nil, is called with the number of
+// rows written so far, every few thousand rows and at the end.
 func Export(ctx context.Context, app core.App, w io.Writer, f Format, progress func(rows int64)) (ExportStats, error) {
 	return export(ctx, app, w, f, progress, PageSongs)
 }
 
 func export(ctx context.Context, app core.App, w io.Writer, f Format, progress func(rows int64), pageSongs int) (ExportStats, error) {
 	var st ExportStats
-	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf bytes.Buffer
 	report := func() {
 		if progress != nil {
 			progress(st.Rows())
@@ -78,7 +79,7 @@ func export(ctx context.Context, app core.App, w io.Writer, f Format, progress f
 	}
 	var cw *csv.Writer
 	if f == CSV {
-		cw = csv.NewWriter(bw)
+		cw = csv.NewWriter(&buf)
 		if err := cw.Write(scoreFields); err != nil {
 			return st, err
 		}
@@ -90,25 +91,24 @@ func export(ctx context.Context, app core.App, w io.Writer, f Format, progress f
 		}
 		err := readSnapshot(ctx, app, func(db dbx.Builder) error {
 			if f == CSV {
-				return exportCSV(ctx, db, p, cw, &st, report)
+				if err := exportCSV(ctx, db, p, cw, &st, report); err != nil {
+					return err
+				}
+				cw.Flush()
+				return cw.Error()
 			}
-			return exportJSONL(ctx, db, p, bw, &st, report)
+			return exportJSONL(ctx, db, p, &buf, &st, report)
 		})
 		if err != nil {
 			return st, err
 		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return st, err
+		}
+		buf.Reset()
 		if p.last {
 			break
 		}
-	}
-	if cw != nil {
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return st, err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return st, err
 	}
 	report()
 	return st, nil
@@ -270,7 +270,7 @@ const progressEvery = 4096
 
 // exportJSONL merges the two ordered cursors: for each song key, its score
 // rows, then its embedding rows.
-func exportJSONL(ctx context.Context, db dbx.Builder, p page, w *bufio.Writer, st *ExportStats, report func()) error {
+func exportJSONL(ctx context.Context, db dbx.Builder, p page, w *bytes.Buffer, st *ExportStats, report func()) error {
 	sc, err := openScores(ctx, db, p)
 	if err != nil {
 		return err
@@ -293,9 +293,7 @@ func exportJSONL(ctx context.Context, db dbx.Builder, p page, w *bufio.Writer, s
 			st.Embedding++
 			ec.next()
 		}
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
+		w.Write(buf)
 		if st.Rows()%progressEvery == 0 {
 			report()
 			if err := ctx.Err(); err != nil {

@@ -2,14 +2,16 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,64 +32,178 @@ const DefaultMaxPendingUploads = 8
 // is answered 429.
 const DefaultUploadWait = 2 * time.Second
 
-// admissionPriority puts the admission check after the rate limiter, the
-// auth token, the sign-in guard of record creates, PocketBase's
-// Content-Length check and the compaction guard (all cheap refusals that
-// need no slot), and before any handler reads the body.
-const admissionPriority = -890
+// AdmissionPriority is the priority of the admission guards bound to the
+// heavy routes: after the rate limiter, the auth token, PocketBase's
+// Content-Length check, the compaction guard and the route's own sign-in
+// and body guards (cheap refusals, and the body read, that need no slot),
+// and before the handler.
+const AdmissionPriority = -890
+
+// DefaultSlotsPerClient is how many slots of each gate one client address
+// holds at most unless SONGCOMMONS_SLOTS_PER_CLIENT says otherwise.
+const DefaultSlotsPerClient = 2
 
 // BusyMessage starts the answer to a heavy write refused for lack of a slot.
 const BusyMessage = "The server is busy storing other uploads"
 
-// admission bounds the heavy writes (bulk uploads, batches, record
-// creates on the contributed collections) that are handled at once. They
-// all end at SQLite's single writer; a write that finds no free slot
-// within wait is answered 429 with Retry-After before its body is read:
-// like the rate limiter's answer, it tells a client to come back later, and
-// sync clients already handle it; a 5xx would say the server failed, and
-// nothing failed (the mixed-load target is zero 5xx).
+// ClientBusyMessage starts the answer to a request refused because its
+// client address already holds all the slots it may hold.
+const ClientBusyMessage = "Your address already has as many of these requests running as it may"
+
+// admission bounds the requests of one kind (heavy writes: bulk uploads,
+// batches, record creates on the contributed collections; or heavy reads:
+// lookups and similarity searches) that are handled at once, in all and
+// per client address. Uploads all end at SQLite's single writer, reads on
+// the cores. A request that finds no free slot within wait is answered 429
+// with Retry-After: like the rate limiter's answer, it tells a client to
+// come back later, and sync clients already handle it; a 5xx would say
+// the server failed, and nothing failed (the mixed-load target is zero
+// 5xx). A slot is taken only once the request is authorised and its body
+// has arrived (bodyGuard), so a slow client holds none while it sends.
 type admission struct {
+	name          string // the guard's id
+	message, tail string // the 429 answer: what is busy, what it means for the request
+	slots         chan struct{}
+	wait          time.Duration
+	perClient     int
+	hold          atomic.Int64 // moving average of how long an admitted request keeps its slot, ns
+
+	mu      sync.Mutex
+	clients map[string]*clientShare
+}
+
+// clientShare is one client address's slots, kept while it has requests.
+type clientShare struct {
 	slots chan struct{}
-	wait  time.Duration
-	hold  atomic.Int64 // moving average of how long an admitted write keeps its slot, ns
+	users int
 }
 
 // newAdmission admits size requests at once (the configuration gives the
-// sizes and waits of both gates, with their defaults from Defaults), each
-// waiting at most wait for a slot.
-func newAdmission(size int, wait time.Duration) *admission {
-	return &admission{slots: make(chan struct{}, max(size, 1)), wait: wait}
+// sizes and waits of both gates, with their defaults from Defaults), at
+// most perClient of them from one client address, each waiting at most
+// wait for a slot.
+func newAdmission(name string, size, perClient int, wait time.Duration, message, tail string) *admission {
+	return &admission{name: name, message: message, tail: tail, slots: make(chan struct{}, max(size, 1)),
+		perClient: max(perClient, 1), wait: wait, clients: map[string]*clientShare{}}
 }
 
-// handler is the router middleware that applies the admission to heavy
-// writes.
-func (a *admission) handler() *hook.Handler[*core.RequestEvent] {
-	return a.gate("songcommonsAdmission", func(e *core.RequestEvent) bool { return heavyWrite(e.App, e.Request) },
-		BusyMessage, "Nothing of this request was stored.")
-}
-
-// gate is a router middleware that admits the requests match selects
-// through a's slots, answering 429 with Retry-After (message, the slot
-// count, the wait and tail) to those that find none in time.
-func (a *admission) gate(id string, match func(*core.RequestEvent) bool, message, tail string) *hook.Handler[*core.RequestEvent] {
+// guard is the middleware bound to each route a admits.
+func (a *admission) guard() *hook.Handler[*core.RequestEvent] {
 	return &hook.Handler[*core.RequestEvent]{
-		Id:       id,
-		Priority: admissionPriority,
-		Func: func(e *core.RequestEvent) error {
-			if !match(e) {
-				return e.Next()
-			}
-			if !a.acquire(e.Request.Context()) {
-				retry := a.retryAfter()
-				e.Response.Header().Set("Retry-After", strconv.Itoa(retry))
-				return e.Error(http.StatusTooManyRequests, fmt.Sprintf(
-					"%s (%d at a time): retry after %d s. %s", message, cap(a.slots), retry, tail), nil)
-			}
-			start := time.Now()
-			defer a.release(start) // on every way out: answer, error, panic, client gone
-			return e.Next()
-		},
+		Id:       a.name,
+		Priority: AdmissionPriority,
+		Func:     func(e *core.RequestEvent) error { return a.admit(e, e.Next) },
 	}
+}
+
+// ExportGuard bounds the dataset exports streamed at once: size in all,
+// one per client address, refused at once with 429 and message when none
+// is free (an export holds its slot for minutes).
+func ExportGuard(size int, message string) *hook.Handler[*core.RequestEvent] {
+	return newAdmission("songcommonsExportAdmission", size, 1, 0, message, "").guard()
+}
+
+// admit runs next in a slot, answering 429 with Retry-After (the reason,
+// the slot count, the wait and a.tail) when none comes free in time.
+func (a *admission) admit(e *core.RequestEvent, next func() error) error {
+	release, err := a.acquire(e.Request.Context(), ClientKey(e.RealIP()))
+	if err != nil {
+		retry := a.retryAfter()
+		e.Response.Header().Set("Retry-After", strconv.Itoa(retry))
+		msg := fmt.Sprintf("%s (%d at a time): retry after %d s. %s", a.message, cap(a.slots), retry, a.tail)
+		if errors.Is(err, errClientFull) {
+			msg = fmt.Sprintf("%s (%d at a time from one address): wait for them to finish, or retry after %d s. %s",
+				ClientBusyMessage, a.perClient, retry, a.tail)
+		}
+		return e.Error(http.StatusTooManyRequests, msg, nil)
+	}
+	defer release() // on every way out: answer, error, panic, client gone
+	return next()
+}
+
+var (
+	errClientFull = errors.New("the client's slots are taken")
+	errBusy       = errors.New("every slot is taken")
+)
+
+// acquire takes one of client's slots, then one of the server's, waiting
+// at most a.wait for both, and returns the function that gives them back.
+// It fails with errClientFull or errBusy, holding nothing, when they did
+// not come free in time or the client went away.
+func (a *admission) acquire(ctx context.Context, client string) (release func(), err error) {
+	share := a.share(client)
+	t := time.NewTimer(a.wait)
+	defer t.Stop()
+	if !take(ctx, share.slots, t.C) {
+		a.unshare(client, share)
+		return nil, errClientFull
+	}
+	if !take(ctx, a.slots, t.C) {
+		<-share.slots
+		a.unshare(client, share)
+		return nil, errBusy
+	}
+	start := time.Now()
+	return func() {
+		a.release(start)
+		<-share.slots
+		a.unshare(client, share)
+	}, nil
+}
+
+// take puts a token into slots, giving up when timeout fires or ctx ends.
+func take(ctx context.Context, slots chan struct{}, timeout <-chan time.Time) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-timeout:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// share returns client's slots, counting one more user of them.
+func (a *admission) share(client string) *clientShare {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.clients[client]
+	if s == nil {
+		s = &clientShare{slots: make(chan struct{}, a.perClient)}
+		a.clients[client] = s
+	}
+	s.users++
+	return s
+}
+
+// unshare counts one user less of client's slots, forgetting them with
+// the last.
+func (a *admission) unshare(client string, s *clientShare) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s.users--; s.users == 0 {
+		delete(a.clients, client)
+	}
+}
+
+// ClientKey is the address slots are counted by: an IPv4 address as is,
+// an IPv6 address by its /64 (one subscriber usually holds a whole /64).
+func ClientKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
 }
 
 // ReadBusyMessage starts the answer to a lookup or similarity search that
@@ -106,39 +222,8 @@ var MaxConcurrentReads = 2 * runtime.GOMAXPROCS(0)
 // ReadWait is how long a read waits for a slot before it is answered 429.
 const ReadWait = 30 * time.Second
 
-// isHeavyRead reports whether r is a lookup or a similarity search.
-func isHeavyRead(r *http.Request) bool {
-	switch r.URL.Path {
-	case "/api/songcommons/lookup":
-		return r.Method == http.MethodPost
-	case "/api/songcommons/similar":
-		return r.Method == http.MethodGet || r.Method == http.MethodPost
-	}
-	return false
-}
-
-// acquire takes a slot, waiting at most a.wait; false when none came free
-// in time or the client went away while waiting.
-func (a *admission) acquire(ctx context.Context) bool {
-	select {
-	case a.slots <- struct{}{}:
-		return true
-	default:
-	}
-	t := time.NewTimer(a.wait)
-	defer t.Stop()
-	select {
-	case a.slots <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// release frees the slot taken at start and updates the moving average of
-// slot holding times (weight 1/8 for the newest).
+// release records how long the slot taken at start was held: a moving
+// average of slot holding times (weight 1/8 for the newest), and frees it.
 func (a *admission) release(start time.Time) {
 	d := int64(time.Since(start))
 	for {
@@ -154,34 +239,14 @@ func (a *admission) release(start time.Time) {
 	<-a.slots
 }
 
-// retryAfter is the number of seconds a refused write is told to wait:
-// about how long an admitted write keeps its slot (the time for the
-// current writes to turn over), 1 to 60 s, spread by up to half again so
+// retryAfter is the number of seconds a refused request is told to wait:
+// about how long an admitted request keeps its slot (the time for the
+// current ones to turn over), 1 to 60 s, spread by up to half again so
 // that refused clients do not all come back in the same second.
 func (a *admission) retryAfter() int {
 	base := int(math.Ceil(time.Duration(a.hold.Load()).Seconds()))
 	base = min(max(base, 1), 60)
 	return base + rand.IntN(base/2+1)
-}
-
-// heavyWrite reports whether r is a write that carries a large body and
-// ends at SQLite's writer: POST /api/songcommons/contribute, POST
-// /api/batch, or a record create on a contributed collection. Reads,
-// updates and deletes are not admission-controlled.
-func heavyWrite(app core.App, r *http.Request) bool {
-	if r.Method != http.MethodPost {
-		return false
-	}
-	p := r.URL.Path
-	if p == "/api/batch" || p == "/api/songcommons/contribute" {
-		return true
-	}
-	rest, ok := strings.CutPrefix(p, "/api/collections/")
-	if !ok {
-		return false
-	}
-	name, tail, _ := strings.Cut(rest, "/")
-	return (tail == "records" || tail == "records/") && isContributed(app, name)
 }
 
 // ApplyMemoryLimit sets the soft Go memory limit (debug.SetMemoryLimit)

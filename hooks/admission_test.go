@@ -3,7 +3,6 @@ package hooks_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 
 	"songcommons/hooks"
 )
@@ -31,13 +31,79 @@ type answer struct {
 
 // post sends a POST with a raw body (a string, or a reader such as a pipe).
 func post(ctx context.Context, srv *httptest.Server, path, token string, body io.Reader) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+path, body)
+	return send(ctx, srv, http.MethodPost, path, token, body)
+}
+
+func postJSON(srv *httptest.Server, path, token string, body any) answer {
+	return post(context.Background(), srv, path, token, strings.NewReader(jsonString(body)))
+}
+
+// holder keeps requests that carry the header X-Test-Hold inside their
+// slot until the test lets them go: a middleware that runs right after
+// the admission guards of the service routes.
+type holder struct {
+	started chan string
+	release chan struct{}
+}
+
+func holdSlots(app core.App) *holder {
+	h := &holder{started: make(chan string, 16), release: make(chan struct{})}
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
+			Id:       "testHold",
+			Priority: hooks.AdmissionPriority + 1,
+			Func: func(e *core.RequestEvent) error {
+				name := e.Request.Header.Get("X-Test-Hold")
+				if name == "" {
+					return e.Next()
+				}
+				h.started <- name
+				select {
+				case <-h.release:
+				case <-e.Request.Context().Done():
+				}
+				return e.Next()
+			},
+		})
+		return se.Next()
+	})
+	return h
+}
+
+// hold sends a request that stays in its slot until h.release is closed,
+// once its slot is taken; the answer comes on the channel.
+func (h *holder) hold(t testing.TB, srv *httptest.Server, name, path, token string, body any, headers ...string) <-chan answer {
+	t.Helper()
+	done := make(chan answer, 1)
+	go func() {
+		done <- send(context.Background(), srv, http.MethodPost, path, token, strings.NewReader(jsonString(body)),
+			append([]string{"X-Test-Hold", name}, headers...)...)
+	}()
+	select {
+	case got := <-h.started:
+		if got != name {
+			t.Fatalf("held %q, want %q", got, name)
+		}
+	case a := <-done:
+		t.Fatalf("%s ended before it was held: %d %v %v", name, a.code, a.body, a.err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s never took a slot", name)
+	}
+	return done
+}
+
+// send is post with any method and extra header pairs.
+func send(ctx context.Context, srv *httptest.Server, method, path, token string, body io.Reader, headers ...string) answer {
+	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, body)
 	if err != nil {
 		return answer{err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := srv.Client().Do(req)
 	if err != nil {
@@ -52,69 +118,14 @@ func post(ctx context.Context, srv *httptest.Server, path, token string, body io
 	return answer{code: res.StatusCode, header: res.Header, body: out, err: err}
 }
 
-func postJSON(srv *httptest.Server, path, token string, body any) answer {
-	return post(context.Background(), srv, path, token, strings.NewReader(jsonString(body)))
-}
-
-// slowUpload is a /contribute request whose body arrives only when the
-// test says so: it holds an admission slot while the handler waits for it.
-type slowUpload struct {
-	pw     *io.PipeWriter
-	rest   string
-	cancel context.CancelFunc
-	done   chan answer
-}
-
-func startSlowUpload(srv *httptest.Server, token string, body string) *slowUpload {
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	u := &slowUpload{pw: pw, rest: body[len(body)/2:], cancel: cancel, done: make(chan answer, 1)}
-	go func() { u.done <- post(ctx, srv, "/api/songcommons/contribute", token, pr) }()
-	go func() { _, _ = pw.Write([]byte(body[:len(body)/2])) }() // the first half only
-	return u
-}
-
-// finish sends the rest of the body and returns the answer.
-func (u *slowUpload) finish(t testing.TB) answer {
+func wait(t testing.TB, what string, done <-chan answer) answer {
 	t.Helper()
-	go func() {
-		_, _ = u.pw.Write([]byte(u.rest))
-		_ = u.pw.Close()
-	}()
 	select {
-	case a := <-u.done:
+	case a := <-done:
 		return a
 	case <-time.After(30 * time.Second):
-		t.Fatal("the held upload did not finish")
+		t.Fatalf("%s did not finish", what)
 	}
-	return answer{}
-}
-
-// waitBusy returns once the held upload has the only slot and heavy
-// writes are refused: an empty batch is a probe that stores nothing (400
-// when admitted, 429 when no slot is free).
-func waitBusy(t testing.TB, srv *httptest.Server, token string, held *slowUpload) answer {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case a := <-held.done:
-			t.Fatalf("the held upload ended before its body was sent: %d %v %v", a.code, a.body, a.err)
-		default:
-		}
-		a := postJSON(srv, "/api/batch", token, map[string]any{"requests": []any{}})
-		if a.err != nil {
-			t.Fatal(a.err)
-		}
-		if a.code == http.StatusTooManyRequests {
-			return a
-		}
-		if a.code != http.StatusBadRequest {
-			t.Fatalf("probe batch: %d %v", a.code, a.body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("the held upload never took the admission slot")
 	return answer{}
 }
 
@@ -159,48 +170,30 @@ func countArtist(t testing.TB, app core.App, table, artist string) int {
 	return n
 }
 
-// TestAdmissionBusy: with one slot taken by an upload whose body is still
-// arriving, other heavy writes are refused with 429 + Retry-After before
-// their body is read and store nothing, reads still answer, and once the
-// upload is done a retry is stored.
+// TestAdmissionBusy: with the one upload slot held, other heavy writes
+// (an upload, a batch, a record create) are refused with 429 +
+// Retry-After and store nothing, reads still answer, and once the upload
+// is done a retry is stored.
 func TestAdmissionBusy(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1; c.UploadWait = 500 * time.Millisecond })
 	defer app.Cleanup()
 	seedCatalog(t, app)
+	h := holdSlots(app)
 	srv := serve(t, app)
 	alice, bob := tokenFor(t, aliceID), tokenFor(t, bobID)
 
-	held := startSlowUpload(srv, alice, jsonString(map[string]any{"songs": songsOf("Held Upload", 20)}))
-	assertBusy(t, "batch while the slot is taken", waitBusy(t, srv, bob, held))
-
-	// a refused 2 MiB upload whose body never comes: the answer needs none
-	// of it (Go's server reads at most 256 KiB of an unread body to keep the
-	// connection, and none when the declared length is larger: it closes)
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/songcommons/contribute", pr)
-	req.ContentLength = 2 << 20
-	req.Header.Set("Authorization", bob)
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsent := answer{code: res.StatusCode, header: res.Header, body: map[string]any{}}
-	_ = json.NewDecoder(res.Body).Decode(&unsent.body)
-	res.Body.Close()
-	assertBusy(t, "upload whose body is never sent", unsent)
-
-	// a refused 1 MiB upload, sent in full by the client
+	held := h.hold(t, srv, "upload", "/api/songcommons/contribute", alice, map[string]any{"songs": songsOf("Held Upload", 20)})
 	refused := map[string]any{"songs": songsOf("Refused Upload", 300)}
 	assertBusy(t, "1 MiB upload", postJSON(srv, "/api/songcommons/contribute", bob, refused))
+	assertBusy(t, "batch", postJSON(srv, "/api/batch", bob, batchRequests(audioMuseLibrary(2))))
 	assertBusy(t, "record create", postJSON(srv, "/api/collections/score/records", bob,
 		map[string]any{"artist": "Refused Single", "title": "S", "tempo": 120, "key": "A", "scale": "minor"}))
 	if n := countArtist(t, app, "score", "Refused Upload") + countArtist(t, app, "score", "Refused Single"); n != 0 {
 		t.Fatalf("%d rows of refused writes were stored", n)
 	}
 
-	// reads are not admission-controlled
+	// reads do not take upload slots
 	reads := []struct {
 		method, path string
 		body         any
@@ -217,7 +210,8 @@ func TestAdmissionBusy(t *testing.T) {
 		}
 	}
 
-	if a := held.finish(t); a.err != nil || a.code != 200 || a.body["accepted"] != 20.0 {
+	close(h.release)
+	if a := wait(t, "held upload", held); a.err != nil || a.code != 200 || a.body["accepted"] != 20.0 {
 		t.Fatalf("held upload: %d %v %v", a.code, a.body, a.err)
 	}
 	if a := postJSON(srv, "/api/songcommons/contribute", bob, refused); a.code != 200 || a.body["accepted"] != 300.0 {
@@ -289,20 +283,25 @@ func TestAdmissionReleasesSlots(t *testing.T) {
 	assertCounts(3+2+1, 3+2)(t, app, nil)
 }
 
-// TestAdmissionClientGone: an upload whose client disconnects halfway
-// through its body gives its slot back.
+// TestAdmissionClientGone: an upload whose client goes away while it
+// holds its slot gives the slot back.
 func TestAdmissionClientGone(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1; c.UploadWait = 300 * time.Millisecond })
 	defer app.Cleanup()
+	h := holdSlots(app)
 	srv := serve(t, app)
 	alice := tokenFor(t, aliceID)
 
-	held := startSlowUpload(srv, alice, jsonString(map[string]any{"songs": songsOf("Gone", 50)}))
-	waitBusy(t, srv, alice, held)
-	held.cancel() // the client goes away with half its body sent
-	_ = held.pw.CloseWithError(errors.New("client gone"))
-	if a := <-held.done; a.err == nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan answer, 1)
+	go func() {
+		done <- send(ctx, srv, http.MethodPost, "/api/songcommons/contribute", alice,
+			strings.NewReader(jsonString(map[string]any{"songs": songsOf("Gone", 50)})), "X-Test-Hold", "gone")
+	}()
+	<-h.started
+	cancel() // the client goes away while its upload holds the slot
+	if a := wait(t, "cancelled upload", done); a.err == nil {
 		t.Fatalf("the cancelled upload got an answer: %d %v", a.code, a.body)
 	}
 
@@ -317,9 +316,23 @@ func TestAdmissionClientGone(t *testing.T) {
 			t.Fatalf("upload after a client left: %d %v", a.code, a.body)
 		}
 	}
-	if n := countArtist(t, app, "score", "Gone"); n != 0 {
-		t.Fatalf("%d rows of the abandoned upload were stored", n)
+}
+
+// readConfig reads env as the configuration; with wantErr, it checks that
+// reading fails with a message containing it, and returns false.
+func readConfig(t *testing.T, env map[string]string, wantErr string) (hooks.Config, bool) {
+	t.Helper()
+	cfg, err := hooks.ConfigFrom(func(k string) string { return env[k] })
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want one containing %q", err, wantErr)
+		}
+		return cfg, false
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
 }
 
 func TestConfigAdmissionAndMemoryLimit(t *testing.T) {
@@ -355,15 +368,9 @@ func TestConfigAdmissionAndMemoryLimit(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
-			cfg, err := hooks.ConfigFrom(func(k string) string { return c.env[k] })
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("error %v, want one containing %q", err, c.err)
-				}
+			cfg, ok := readConfig(t, c.env, c.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.MaxPendingUploads != c.pending || cfg.MemoryLimit != c.limit || cfg.GoMemLimit != c.gomem {
 				t.Fatalf("pending %d, limit %d, GOMEMLIMIT %q", cfg.MaxPendingUploads, cfg.MemoryLimit, cfg.GoMemLimit)
@@ -410,39 +417,31 @@ func TestApplyMemoryLimit(t *testing.T) {
 }
 
 // TestReadAdmission: lookups and similarity searches are answered a few at
-// a time; with the one slot held by a lookup whose body is still arriving,
-// another lookup and a search wait, then get 429 with Retry-After naming
-// the reason, while uploads and other reads are unaffected; once the held
-// lookup is answered, lookups are served again.
+// a time; with the one slot held by a lookup, another lookup and a search
+// wait, then get 429 with Retry-After naming the reason, while uploads
+// and other reads are unaffected; once the held lookup is answered,
+// lookups are served again.
 func TestReadAdmission(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t, func(c *hooks.Config) { c.MaxConcurrentReads = 1; c.ReadWait = 300 * time.Millisecond })
 	defer app.Cleanup()
 	seedCatalog(t, app)
+	h := holdSlots(app)
 	srv := serve(t, app)
 	alice := tokenFor(t, aliceID)
 
-	lookup := jsonString(map[string]any{"songs": []any{map[string]any{"artist": "Daft Punk", "title": "One More Time"}}})
-	pr, pw := io.Pipe()
-	held := make(chan answer, 1)
-	go func() { held <- post(context.Background(), srv, "/api/songcommons/lookup", "", pr) }()
-	go func() { _, _ = pw.Write([]byte(lookup[:10])) }()
+	lookup := map[string]any{"songs": []any{map[string]any{"artist": "Daft Punk", "title": "One More Time"}}}
+	held := h.hold(t, srv, "lookup", "/api/songcommons/lookup", "", lookup)
 
-	// the held lookup takes the slot as soon as its headers arrive
-	var refused answer
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		refused = postJSON(srv, "/api/songcommons/similar", "", map[string]any{"vector": testVector(200, 1), "k": 3})
-		if refused.code == http.StatusTooManyRequests || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	refused := postJSON(srv, "/api/songcommons/similar", "", map[string]any{"vector": testVector(200, 1), "k": 3})
 	if refused.code != http.StatusTooManyRequests || refused.header.Get("Retry-After") == "" {
 		t.Fatalf("search while the read slot is held: %d %v, want 429 with Retry-After", refused.code, refused.header)
 	}
 	if msg, _ := refused.body["message"].(string); !strings.HasPrefix(msg, hooks.ReadBusyMessage) {
 		t.Errorf("message %q", msg)
+	}
+	if code, _ := call(t, srv, http.MethodGet, "/api/songcommons/similar?song=x", "", nil); code != http.StatusTooManyRequests {
+		t.Errorf("GET similar while the slot is held: %d", code)
 	}
 	if a := postJSON(srv, "/api/songcommons/lookup", "", map[string]any{"songs": []any{}}); a.code != http.StatusTooManyRequests {
 		t.Errorf("second lookup while the slot is held: %d", a.code)
@@ -455,19 +454,11 @@ func TestReadAdmission(t *testing.T) {
 		t.Errorf("record list while the read slot is held: %d", code)
 	}
 
-	go func() {
-		_, _ = pw.Write([]byte(lookup[10:]))
-		_ = pw.Close()
-	}()
-	select {
-	case a := <-held:
-		if a.code != 200 {
-			t.Fatalf("held lookup: %d %v", a.code, a.body)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the held lookup did not finish")
+	close(h.release)
+	if a := wait(t, "held lookup", held); a.code != 200 {
+		t.Fatalf("held lookup: %d %v", a.code, a.body)
 	}
-	if a := postJSON(srv, "/api/songcommons/lookup", "", map[string]any{"songs": []any{map[string]any{"artist": "Daft Punk", "title": "One More Time"}}}); a.code != 200 {
+	if a := postJSON(srv, "/api/songcommons/lookup", "", lookup); a.code != 200 {
 		t.Errorf("lookup after the slot came free: %d %v", a.code, a.body)
 	}
 }

@@ -71,6 +71,26 @@ type Config struct {
 	// wait for a slot before a 429 (30 s); tests shrink them.
 	MaxConcurrentReads int
 	ReadWait           time.Duration
+	// SlotsPerClient is how many slots of each gate (uploads, reads,
+	// exports) one client address holds at most: an IPv4 address or an
+	// IPv6 /64 (SONGCOMMONS_SLOTS_PER_CLIENT, default 2). Its other
+	// requests wait for one of its own slots like any other request.
+	SlotsPerClient int
+	// BodyTimeout is how long a client may take to send a request body, with
+	// as much again for every further MiB it sends (SONGCOMMONS_BODY_TIMEOUT,
+	// default 15 s). Bodies are read before a slot is taken; a slower
+	// client gets 408 and never holds one.
+	BodyTimeout time.Duration
+
+	// ExportTimeout bounds a whole dataset export
+	// (SONGCOMMONS_EXPORT_TIMEOUT, default 2 h); ExportMinRate is the
+	// slowest transfer an export keeps going for, in bytes per second
+	// over every ExportRateWindow (SONGCOMMONS_EXPORT_MIN_RATE, default
+	// 32KiB, over 60 s; tests shorten the window). Past either, the
+	// transfer is cut and its export slot freed.
+	ExportTimeout    time.Duration
+	ExportMinRate    int64
+	ExportRateWindow time.Duration
 
 	// MemoryLimit is the soft Go memory limit in bytes set at start-up
 	// (SONGCOMMONS_MEMORY_LIMIT, e.g. "3GiB"; 0 = none, the default).
@@ -83,6 +103,14 @@ type Config struct {
 	Quiet bool
 }
 
+// Export defaults: a whole dump within 2 hours (1M songs are ~3 GB of
+// JSONL, ~1 GB gzip-encoded), at no less than 32 KiB/s over each minute.
+const (
+	DefaultExportTimeout    = 2 * time.Hour
+	DefaultExportMinRate    = 32 << 10
+	DefaultExportRateWindow = time.Minute
+)
+
 // SignInEnabled reports whether GitHub sign-in is configured.
 func (c Config) SignInEnabled() bool {
 	return c.GitHubClientID != "" && c.GitHubClientSecret != ""
@@ -93,7 +121,9 @@ func Defaults() Config {
 	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: DefaultDailyQuota,
 		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7,
 		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait,
-		MaxConcurrentReads: MaxConcurrentReads, ReadWait: ReadWait}
+		MaxConcurrentReads: MaxConcurrentReads, ReadWait: ReadWait, SlotsPerClient: DefaultSlotsPerClient,
+		BodyTimeout: DefaultBodyTimeout, ExportTimeout: DefaultExportTimeout, ExportMinRate: DefaultExportMinRate,
+		ExportRateWindow: DefaultExportRateWindow}
 }
 
 // ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
@@ -164,6 +194,33 @@ func ConfigFrom(getenv func(string) string) (Config, error) {
 		}
 		c.MaxPendingUploads = n
 	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_SLOTS_PER_CLIENT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("SONGCOMMONS_SLOTS_PER_CLIENT=%q: use a whole number of at least 1 (slots of each kind one client address may hold; default %d)", v, DefaultSlotsPerClient)
+		}
+		c.SlotsPerClient = n
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{{"SONGCOMMONS_BODY_TIMEOUT", &c.BodyTimeout, time.Second}, {"SONGCOMMONS_EXPORT_TIMEOUT", &c.ExportTimeout, time.Minute}} {
+		if v := strings.TrimSpace(getenv(d.name)); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < d.min {
+				return c, fmt.Errorf("%s=%q: use a duration of at least %s, such as %s", d.name, v, d.min, *d.dst)
+			}
+			*d.dst = t
+		}
+	}
+	if v := strings.TrimSpace(getenv("SONGCOMMONS_EXPORT_MIN_RATE")); v != "" {
+		n, err := ParseSize(v)
+		if err != nil || n < 1<<10 {
+			return c, fmt.Errorf("SONGCOMMONS_EXPORT_MIN_RATE=%q: use a size per second of at least 1KiB, such as 32KiB", v)
+		}
+		c.ExportMinRate = n
+	}
 	if v := strings.TrimSpace(getenv("SONGCOMMONS_MEMORY_LIMIT")); v != "" {
 		n, err := ParseMemoryLimit(v)
 		if err != nil {
@@ -216,6 +273,21 @@ func ParseMemoryLimit(v string) (int64, error) {
 	if s == "off" || s == "0" {
 		return 0, nil
 	}
+	n, err := ParseSize(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size such as 3GiB or 512MiB (or off)", v)
+	}
+	if n < MinMemoryLimit {
+		return 0, fmt.Errorf("%q is below the minimum of 128MiB (use off for no limit)", v)
+	}
+	return n, nil
+}
+
+// ParseSize parses a whole number of bytes with an optional unit,
+// case-insensitive: KiB, MiB, GiB, TiB (or K, M, G, T, the same binary
+// units, as Docker reads them), KB, MB, GB, TB (decimal) or B.
+func ParseSize(v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
@@ -223,10 +295,7 @@ func ParseMemoryLimit(v string) (int64, error) {
 	unit, ok := memoryUnits[strings.TrimSpace(s[i:])]
 	n, err := strconv.ParseInt(s[:i], 10, 64)
 	if i == 0 || !ok || err != nil || n > math.MaxInt64/unit {
-		return 0, fmt.Errorf("%q is not a size such as 3GiB or 512MiB (or off)", v)
-	}
-	if n*unit < MinMemoryLimit {
-		return 0, fmt.Errorf("%q is below the minimum of 128MiB (use off for no limit)", v)
+		return 0, fmt.Errorf("%q is not a size such as 32KiB or 512MiB", v)
 	}
 	return n * unit, nil
 }

@@ -23,26 +23,19 @@ var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
 // ShutdownGrace is how long SIGTERM waits for in-flight requests.
 const ShutdownGrace = 30 * time.Second
 
-// bindOperations: clear 429 answers with Retry-After, admission control of
-// heavy writes (429 with Retry-After when the writer is backed up), backups
+// bindOperations: clear 429 answers with Retry-After, backups
 // without the request logs, graceful shutdown that finishes in-flight
 // requests, and song-level moderation (deleting a songs row deletes its
 // contributions).
 func bindOperations(app core.App, cfg Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
-	adm := newAdmission(cfg.MaxPendingUploads, cfg.UploadWait)
-	reads := newAdmission(cfg.MaxConcurrentReads, cfg.ReadWait)
 
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if !cfg.RateLimits {
 			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
 		}
-		se.Router.Bind(adm.handler())
-		se.Router.Bind(reads.gate("songcommonsReadAdmission", func(e *core.RequestEvent) bool { return isHeavyRead(e.Request) },
-			ReadBusyMessage, "Nothing was changed."))
-		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s); Go memory limit %s",
-			cap(adm.slots), adm.wait, cap(reads.slots), reads.wait, MemoryLimitSummary(cfg))
+		say(cfg, "songcommons: Go memory limit %s", MemoryLimitSummary(cfg))
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsOperations",
 			Priority: apis.DefaultRateLimitMiddlewarePriority - 50, // around the rate limiter

@@ -187,7 +187,7 @@ func parseModels(raw json.RawMessage) ([]string, error) {
 func lookupHandler(sim *Similarity) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		var req lookupRequest
-		if err := readJSON(e, 2<<20, &req); err != nil {
+		if err := readJSON(e, maxLookupBody, &req); err != nil {
 			return err
 		}
 		if err := checkCount(e, "songs", len(req.Songs), MaxLookup); err != nil {

@@ -22,7 +22,7 @@ type receiptRequest struct {
 // through the app, so the songs table and the similarity index follow.
 func receiptDeleteHandler(e *core.RequestEvent) error {
 	var req receiptRequest
-	if err := readJSON(e, 1<<20, &req); err != nil {
+	if err := readJSON(e, maxReceiptsBody, &req); err != nil {
 		return err
 	}
 	if err := CheckSecret(req.Secret); err != nil {

@@ -123,7 +123,7 @@ func similarGetHandler(sim *Similarity) func(e *core.RequestEvent) error {
 func similarPostHandler(sim *Similarity) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		var req similarRequest
-		if err := readJSON(e, 256<<10, &req); err != nil {
+		if err := readJSON(e, maxSimilarBody, &req); err != nil {
 			return err
 		}
 		m, err := pickModel(e, req.Model)

@@ -43,6 +43,12 @@ type benchConfig struct {
 	MixedUploads  int // pre-built upload bodies (500 songs each): upper bound of uploads
 	MixedRequests int // upper bound of all requests
 
+	SlowClients int           // slow: connections trickling request bodies
+	SlowHonest  int           // slow: honest clients
+	SlowRounds  int           // slow: rounds of requests per honest client and phase
+	SlowTick    time.Duration // slow: one body byte per tick
+	SlowPause   time.Duration // slow: an honest client's pause between rounds
+
 	PID      int    // server pid, for VmRSS/VmHWM and CPU (0 = unknown)
 	IDsOut   string // append acknowledged ids here ("table id" lines)
 	JSONOut  string // append one JSON result per scenario here
@@ -352,8 +358,10 @@ func runBench(c *benchConfig) error {
 			err = c.benchBatch()
 		case "mixed":
 			err = c.benchMixed()
+		case "slow":
+			err = c.benchSlow()
 		default:
-			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed)", s)
+			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow)", s)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)

@@ -104,7 +104,7 @@ func intList(s string) ([]int, error) {
 // benchFlags registers the scenario flags; finish() parses the lists.
 func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	c := &benchConfig{}
-	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed")
+	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow")
 	fs.IntVar(&c.Songs, "songs", 0, "number of seeded songs (lookups pick existing songs in [0, songs))")
 	fs.IntVar(&c.Runs, "runs", 3, "runs per scenario (medians are reported)")
 	fs.DurationVar(&c.MaxDur, "duration", 30*time.Second, "hard cap of each measured loop")
@@ -120,6 +120,11 @@ func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	fs.DurationVar(&c.MixedDuration, "mixed-duration", 60*time.Second, "mixed: duration")
 	fs.IntVar(&c.MixedUploads, "mixed-uploads", 200, "mixed: at most this many uploads (bodies are pre-built)")
 	fs.IntVar(&c.MixedRequests, "mixed-requests", 200_000, "mixed: at most this many requests")
+	fs.IntVar(&c.SlowClients, "slow-clients", 16, "slow: connections trickling request bodies to the heavy routes")
+	fs.IntVar(&c.SlowHonest, "slow-honest", 2, "slow: honest clients")
+	fs.IntVar(&c.SlowRounds, "slow-rounds", 60, "slow: rounds (lookup, similar, contribute, batch) per honest client and phase")
+	fs.DurationVar(&c.SlowPause, "slow-pause", 250*time.Millisecond, "slow: an honest client's pause between rounds")
+	fs.DurationVar(&c.SlowTick, "slow-tick", time.Second, "slow: a slow client sends one body byte per tick")
 	fs.StringVar(&c.IDsOut, "ids", "", "append acknowledged upload ids to this file")
 	fs.StringVar(&c.JSONOut, "json", "", "append JSON results to this file")
 	fs.BoolVar(&c.Floor, "floor", true, "similar: measure the memory-streaming floor in this process")
