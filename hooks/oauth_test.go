@@ -38,6 +38,11 @@ func newFakeGitHub(t testing.TB, id int64) *fakeGitHub {
 	mux.HandleFunc("POST /login/oauth/access_token", func(w http.ResponseWriter, r *http.Request) {
 		f.tokenCalls.Add(1)
 		_ = r.ParseForm()
+		if c := r.Form.Get("code"); strings.HasPrefix(c, "gh-") { // "gh-<id>": signs in as GitHub user <id>
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"gho_` + strings.TrimPrefix(c, "gh-") + `","token_type":"bearer","scope":""}`))
+			return
+		}
 		if r.Form.Get("code") != "good-code" {
 			w.WriteHeader(400)
 			_, _ = w.Write([]byte(`{"error":"bad_verification_code"}`))
@@ -47,6 +52,11 @@ func newFakeGitHub(t testing.TB, id int64) *fakeGitHub {
 		_, _ = w.Write([]byte(`{"access_token":"` + ghAccessToken + `","token_type":"bearer","scope":""}`))
 	})
 	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		if other, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer gho_"); ok && other != strings.TrimPrefix(ghAccessToken, "gho_") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":` + other + `}`))
+			return
+		}
 		if r.Header.Get("Authorization") != "Bearer "+ghAccessToken {
 			w.WriteHeader(401)
 			return

@@ -1,0 +1,194 @@
+package hooks_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// walCopier copies data.db's WAL file as often as it can, as someone
+// copying pb_data at an unlucky moment would, and keeps each distinct copy.
+type walCopier struct {
+	stop   atomic.Bool
+	done   chan struct{}
+	copies [][]byte
+	reads  int
+}
+
+func copyWALContinuously(dataDir string) *walCopier {
+	c := &walCopier{done: make(chan struct{})}
+	path := filepath.Join(dataDir, "data.db-wal")
+	go func() {
+		defer close(c.done)
+		seen := map[[32]byte]bool{}
+		for !c.stop.Load() {
+			b, err := os.ReadFile(path)
+			c.reads++
+			if err != nil || len(b) == 0 {
+				continue
+			}
+			if h := sha256.Sum256(b); !seen[h] {
+				seen[h] = true
+				c.copies = append(c.copies, b)
+			}
+		}
+	}()
+	return c
+}
+
+func (c *walCopier) finish() [][]byte {
+	c.stop.Store(true)
+	<-c.done
+	return c.copies
+}
+
+// walFrames splits a copy of a WAL file into its frames' pages, valid or
+// stale: everything after the 32-byte header, in 24-byte frame headers
+// and pages. An attacker reads stale frames too.
+func walFrames(t testing.TB, wal []byte) [][]byte {
+	t.Helper()
+	if len(wal) < 32 {
+		return nil
+	}
+	pageSize := int(binary.BigEndian.Uint32(wal[8:12]))
+	if pageSize < 512 || pageSize > 65536 {
+		t.Fatalf("WAL copy with page size %d", pageSize)
+	}
+	var pages [][]byte
+	for off := 32; off+24 <= len(wal); off += 24 + pageSize {
+		end := min(off+24+pageSize, len(wal))
+		pages = append(pages, wal[off+24:end])
+	}
+	return pages
+}
+
+// Two accounts sign up, consent, upload through every path, withdraw and
+// give consent again, erase their accounts and sign up again, all at once
+// and interleaved, while the WAL is copied continuously. No copy may hold
+// a page of account data and a page of contributed data together: that
+// would order an account event against an upload.
+func TestWALNeverHoldsAccountsWithUploads(t *testing.T) {
+	t.Parallel()
+	gh := newFakeGitHub(t, 1)
+	app := newTestApp(t, gh.config)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	copier := copyWALContinuously(app.DataDir())
+
+	githubIDs := []string{"913572468", "924683579"}
+	var mu sync.Mutex
+	var userIDs []string
+	signUp := func(ghID string) string {
+		code, out := call(t, srv, http.MethodPost, "/api/collections/users/auth-with-oauth2", "", map[string]any{
+			"provider": "github", "code": "gh-" + ghID, "codeVerifier": "verifier-0123456789", "redirectURL": "http://127.0.0.1/redirect"})
+		if code != 200 {
+			t.Errorf("sign-up of %s: %d %v", ghID, code, out)
+			return ""
+		}
+		mu.Lock()
+		userIDs = append(userIDs, out["record"].(map[string]any)["id"].(string))
+		mu.Unlock()
+		return out["token"].(string)
+	}
+	consent := func(tok string, accept bool) {
+		if code, out := call(t, srv, http.MethodPost, "/api/songcommons/me/consent", tok, map[string]any{"accept": accept, "version": 1}); code != 200 {
+			t.Errorf("consent %v: %d %v", accept, code, out)
+		}
+	}
+	upload := func(tok, artist string, round int) {
+		songs := contributeSongs(4)
+		for i := range songs {
+			songs[i]["artist"] = artist
+		}
+		if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tok, map[string]any{"songs": songs}); code != 200 {
+			t.Errorf("contribute: %d %v", code, out)
+		}
+		lib := audioMuseLibrary(2)
+		for i := range lib {
+			lib[i].artist = artist
+			lib[i].title = fmt.Sprintf("Batch %d %d", round, i)
+		}
+		if code, out := call(t, srv, http.MethodPost, "/api/batch", tok, batchRequests(lib)); code != 200 {
+			t.Errorf("batch: %d %v", code, out)
+		}
+		if code, out := call(t, srv, http.MethodPost, "/api/collections/score/records", tok, map[string]any{
+			"artist": artist, "title": fmt.Sprintf("Single %d", round), "tempo": 120, "key": "A", "scale": "minor"}); code != 200 {
+			t.Errorf("record create: %d %v", code, out)
+		}
+	}
+	var wg sync.WaitGroup
+	for who, ghID := range githubIDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for life := range 2 { // sign up, use, erase; then again
+				tok := signUp(ghID)
+				if tok == "" {
+					return
+				}
+				consent(tok, true)
+				for round := range 4 {
+					upload(tok, fmt.Sprintf("WALTEST %c %d %d", 'A'+who, life, round), round)
+					if round == 1 {
+						consent(tok, false)
+						consent(tok, true)
+					}
+				}
+				if code, out := call(t, srv, http.MethodDelete, "/api/songcommons/me", tok, nil); code != 204 {
+					t.Errorf("erase: %d %v", code, out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	copies := copier.finish()
+	if t.Failed() {
+		return
+	}
+
+	accountMarkers := append(append([]string{}, githubIDs...), userIDs...)
+	var withAccount, withUpload int
+	for i, c := range copies {
+		var account, upload string
+		for _, page := range walFrames(t, c) {
+			for _, m := range accountMarkers {
+				if account == "" && bytes.Contains(page, []byte(m)) {
+					account = m
+				}
+			}
+			if upload == "" && bytes.Contains(page, []byte("WALTEST")) {
+				upload = "WALTEST"
+			}
+		}
+		if account != "" {
+			withAccount++
+		}
+		if upload != "" {
+			withUpload++
+		}
+		if account != "" && upload != "" {
+			t.Fatalf("copy %d of the WAL (%d bytes) holds account data (%s) and contributed rows together", i, len(c), account)
+		}
+	}
+	t.Logf("%d reads, %d distinct WAL copies: %d with account pages, %d with contributed pages, none with both",
+		copier.reads, len(copies), withAccount, withUpload)
+	// the test proves something only if the copier saw both kinds
+	if withAccount == 0 || withUpload == 0 {
+		t.Fatalf("the copier never saw account pages (%d) or contributed pages (%d) in the WAL", withAccount, withUpload)
+	}
+	// and the data is all there: the journal delays nothing that was acknowledged
+	if n := countRows(t, app, "score"); n != 2*2*4*(4+2+1) {
+		t.Fatalf("score rows: %d", n)
+	}
+	if strings.Contains(strings.Join(userIDs, ","), ",,") {
+		t.Fatal("empty user id")
+	}
+}
