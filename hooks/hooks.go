@@ -14,7 +14,6 @@ import (
 // may be nil.
 func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	sim := NewSimilarity()
-	bindJournal(app) // first: its request hooks enclose every other hook's writes
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
@@ -27,6 +26,9 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindSimilarity(app, cfg, sim)
 	acc := bindAccounts(app, cfg)
 	bindRoutes(app, cfg, sim, acc)
+	// after the cheap refusals and the upload slots (bindAccounts, bindRoutes),
+	// before anything that writes: its request hooks enclose every write
+	bindJournal(app)
 	bindBatchFastPath(app, sim) // after bindAccounts: consent and quota admit the batch first
 	bindStatus(app, cfg, sim)
 	bindStats(app, cfg)
