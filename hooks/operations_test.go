@@ -65,6 +65,18 @@ func TestBackupRestore(t *testing.T) {
 	app := catalog(t)
 	defer app.Cleanup()
 	saveLog(t, app, "request", timeNow())
+	// deleted rows leave free pages in the live file; the backup is a
+	// compacted copy without them (and without a WAL)
+	if _, err := app.DB().NewQuery("DELETE FROM embedding WHERE rowid IN (SELECT rowid FROM embedding ORDER BY rowid LIMIT (SELECT COUNT(*) / 2 FROM embedding))").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.Checkpoint(app); err != nil {
+		t.Fatal(err)
+	}
+	var free int
+	if err := app.DB().NewQuery("PRAGMA freelist_count").Row(&free); err != nil || free == 0 {
+		t.Fatalf("the live data.db should have free pages after the deletes: %d %v", free, err)
+	}
 	if err := app.CreateBackup(context.Background(), "test_backup.zip"); err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +103,8 @@ func TestBackupRestore(t *testing.T) {
 		out.Close()
 		rc.Close()
 	}
-	if !names["data.db"] {
-		t.Fatalf("no data.db in the backup: %v", names)
+	if !names["data.db"] || names["data.db-wal"] || names["data.db-shm"] {
+		t.Fatalf("the backup should hold data.db without WAL or shared memory: %v", names)
 	}
 	restored, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pb_test_env", DBConnect: hooks.DBConnect})
 	if err != nil {
@@ -103,6 +115,9 @@ func TestBackupRestore(t *testing.T) {
 		if a, b := countRows(t, app, tbl), countRows(t, restored, tbl); a != b || a == 0 {
 			t.Errorf("%s: %d rows, restored %d", tbl, a, b)
 		}
+	}
+	if err := restored.DB().NewQuery("PRAGMA freelist_count").Row(&free); err != nil || free != 0 {
+		t.Fatalf("the backup's data.db has %d free pages (%v): it is not a compacted copy", free, err)
 	}
 }
 
