@@ -34,6 +34,7 @@ func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
 	bindStats(app, cfg)
 	bindCompaction(app, &Compactor{})
 	bindCheckpointer(app)
+	bindLayout(app)
 	bindOperations(app, cfg)
 	bindRateLimitPer64(app)
 	bindStatic(app, publicFS)

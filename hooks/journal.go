@@ -73,6 +73,12 @@ func (j *journal) Contribution(fn func() error) error {
 	j.gate.RLock()
 	defer j.gate.RUnlock()
 	err := fn()
+	if err == nil {
+		l := layoutOf(j.app)
+		if lerr := l.maintainAfter(j.app, l.committed()); lerr != nil {
+			j.app.Logger().Warn("songcommons: layout maintenance after a contribution failed", slog.String("error", lerr.Error()))
+		}
+	}
 	// also after a failure: a rolled-back transaction may have spilled
 	// pages into the WAL file, which truncation removes
 	if ckErr := emptyWAL(j.app); ckErr != nil && !errors.Is(ckErr, ErrWALBusy) {

@@ -1,0 +1,272 @@
+package hooks_test
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/hooks"
+)
+
+// runsZ is the Wald–Wolfowitz runs test of a two-valued sequence: the
+// number of runs of equal values against what a random order gives, as a
+// z score. Rows written together would sit together (few, long runs: a
+// large negative z).
+func runsZ(seq []bool) float64 {
+	var n1, n2, runs float64
+	for i, v := range seq {
+		if v {
+			n1++
+		} else {
+			n2++
+		}
+		if i == 0 || seq[i-1] != v {
+			runs++
+		}
+	}
+	n := n1 + n2
+	if n1 == 0 || n2 == 0 {
+		return 0
+	}
+	mu := 2*n1*n2/n + 1
+	variance := 2 * n1 * n2 * (2*n1*n2 - n) / (n * n * (n - 1))
+	return (runs - mu) / math.Sqrt(variance)
+}
+
+func TestRunsZ(t *testing.T) {
+	t.Parallel()
+	alternating, grouped := make([]bool, 40), make([]bool, 40)
+	for i := range 40 {
+		alternating[i] = i%2 == 0
+		grouped[i] = i < 20
+	}
+	if z := runsZ(alternating); z < 5 {
+		t.Fatalf("alternating: z=%.2f", z)
+	}
+	if z := runsZ(grouped); z > -5 {
+		t.Fatalf("grouped: z=%.2f", z)
+	}
+}
+
+// layoutRow is a contributed row, its uploader and byte strings that
+// identify it in the files (its id; the tail of its vector, which an
+// embedding's overflow pages hold).
+type layoutRow struct {
+	a       bool
+	markers [][]byte
+}
+
+// offsetOrders returns the uploaders of the rows found in image, ordered
+// by the offset of the first copy of their bytes and by the last. Markers
+// are found in one pass: each is looked up by its first 15 bytes (a row
+// id is 15 bytes long).
+func offsetOrders(image []byte, rows []layoutRow) (first, last []bool) {
+	const key = 15
+	type mark struct {
+		row int
+		m   []byte
+	}
+	byPrefix := map[[key]byte][]mark{}
+	for i, r := range rows {
+		for _, m := range r.markers {
+			byPrefix[[key]byte(m[:key])] = append(byPrefix[[key]byte(m[:key])], mark{i, m})
+		}
+	}
+	lo, hi := make([]int, len(rows)), make([]int, len(rows))
+	for i := range lo {
+		lo[i], hi[i] = -1, -1
+	}
+	for off := 0; off+key <= len(image); off++ {
+		for _, mk := range byPrefix[[key]byte(image[off:off+key])] {
+			if !bytes.HasPrefix(image[off:], mk.m) {
+				continue
+			}
+			if lo[mk.row] < 0 {
+				lo[mk.row] = off
+			}
+			hi[mk.row] = off
+		}
+	}
+	type at struct {
+		off int
+		a   bool
+	}
+	var f, l []at
+	for i, r := range rows {
+		if lo[i] >= 0 {
+			f, l = append(f, at{lo[i], r.a}), append(l, at{hi[i], r.a})
+		}
+	}
+	byOff := func(x, y at) int { return x.off - y.off }
+	slices.SortFunc(f, byOff)
+	slices.SortFunc(l, byOff)
+	for i := range f {
+		first, last = append(first, f[i].a), append(last, l[i].a)
+	}
+	return first, last
+}
+
+// Two contributors upload in turn (analysis with a musicnn and a clap
+// vector per song). After every upload a copy of data.db and its WAL is
+// taken, and the uploaded rows are ordered by the file offset of the first
+// and of the last copy of their bytes (a row's id, found in its table and
+// in the id index; the tail of its vector text). A runs test must not tell
+// the two contributors apart: |z| < 3 on the final copy, < 4 on every
+// copy on the way.
+//
+// While data.db is small it is rewritten after every upload, and every
+// order is checked. Past that size (the third case), new pages come from
+// the random reserve, and the vector tails and the last copies are
+// checked; the first copies of the ids are only reported: in the small id
+// indexes an upload still puts several entries on one page, side by side
+// (SQLite places a page's new cells below the older ones), which a copy
+// shows until the nightly compaction (README, threat model).
+func TestFileOffsetsDoNotGroupUploads(t *testing.T) {
+	t.Parallel()
+	seed := 1500 // songs already in the database: past RewriteBelow, so new pages come from the reserve
+	if v, err := strconv.Atoi(os.Getenv("SONGCOMMONS_LAYOUT_SEED")); err == nil {
+		seed = v // e.g. 100000 for the figure in BENCHMARKS.md
+	}
+	for _, size := range []struct {
+		name                string
+		seed, rounds, songs int
+	}{
+		{"10 uploads of 6 songs each", 0, 5, 6},
+		{"40 uploads of 25 songs each", 0, 20, 25},
+		{fmt.Sprintf("40 uploads of 50 songs each, on %d songs", seed), seed, 20, 50},
+	} {
+		t.Run(size.name, func(t *testing.T) {
+			t.Parallel()
+			app := newTestApp(t)
+			defer app.Cleanup()
+			if size.seed > 0 {
+				seedLayoutSongs(t, app, size.seed)
+			}
+			srv := serve(t, app)
+			var ids, tails []layoutRow
+			var serial int
+			markers := map[string]bool{}
+			worst := map[string]float64{}
+			for round := range size.rounds {
+				for who, id := range []string{aliceID, bobID} {
+					songs := make([]map[string]any, size.songs)
+					for i := range songs {
+						seed := float64(round*1000 + who*100 + i)
+						songs[i] = map[string]any{"artist": fmt.Sprintf("Layout %d", round%3), "title": fmt.Sprintf("Song %d-%d-%d", round, who, i),
+							"tempo": 90 + i, "key": "A", "scale": "minor", "mood_vector": "rock:0.5", "energy": 0.3,
+							"embeddings": map[string]any{"musicnn": uniqueVector(200, seed, &serial), "clap": uniqueVector(512, seed+0.5, &serial)}}
+					}
+					code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, id), map[string]any{"songs": songs})
+					if code != 200 {
+						t.Fatalf("contribute: %d %v", code, out)
+					}
+					for _, col := range []string{"score", "embedding"} {
+						for _, rid := range out[col].([]any) {
+							ids = append(ids, layoutRow{a: who == 0, markers: [][]byte{[]byte(rid.(string))}})
+							if col != "embedding" {
+								continue
+							}
+							var vec string
+							if err := app.DB().NewQuery("SELECT embedding FROM embedding WHERE id = {:id}").Bind(map[string]any{"id": rid}).Row(&vec); err != nil {
+								t.Fatal(err)
+							}
+							tail := vec[len(vec)-48:]
+							if markers[tail] {
+								t.Fatalf("two vectors end alike: %s", tail)
+							}
+							markers[tail] = true
+							tails = append(tails, layoutRow{a: who == 0, markers: [][]byte{[]byte(tail)}})
+						}
+					}
+					final := round == size.rounds-1 && who == 1
+					if round == 0 && who == 0 || size.seed > 0 && round%5 != 4 {
+						continue // one uploader so far; on the large case, a copy every 10 uploads
+					}
+					db, err := os.ReadFile(filepath.Join(app.DataDir(), "data.db"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					wal, _ := os.ReadFile(filepath.Join(app.DataDir(), "data.db-wal"))
+					image := append(db, wal...)
+					for _, set := range []struct {
+						name string
+						rows []layoutRow
+					}{{"ids", ids}, {"vector tails", tails}} {
+						first, last := offsetOrders(image, set.rows)
+						if len(first) < len(set.rows) {
+							t.Fatalf("only %d of %d rows' %s found in the files", len(first), len(set.rows), set.name)
+						}
+						for order, seq := range map[string][]bool{"first": first, "last": last} {
+							z := runsZ(seq)
+							what := set.name + ", " + order + " copy"
+							if math.Abs(z) > math.Abs(worst[what]) {
+								worst[what] = z
+							}
+							// |z| < 3 on the final copy; every copy on the way
+							// gets |z| < 4, which keeps the many looks at one
+							// growing file from failing by chance (without the
+							// layout maintenance, z is -10 and below)
+							bound := 4.0
+							if final {
+								bound = 3
+							}
+							if reported := size.seed > 0 && set.name == "ids" && order == "first"; !reported && math.Abs(z) >= bound {
+								t.Errorf("after round %d: rows ordered by the offset of the %s of their %s group the uploaders: runs z = %.2f over %d rows",
+									round, order, set.name, z, len(seq))
+							}
+						}
+					}
+				}
+			}
+			t.Logf("%d rows; runs z of largest size over every copy: %v", len(ids), worst)
+		})
+	}
+}
+
+// uniqueVector is testVector whose last three values differ from every
+// other vector the test makes (serial counts them), so that the tail of
+// its stored text names one row.
+func uniqueVector(n int, seed float64, serial *int) []float64 {
+	v := testVector(n, seed)
+	*serial++
+	for k := 1; k <= 3; k++ {
+		v[n-k] = 0.25 + float64(*serial*7+k)/1e5
+	}
+	return v
+}
+
+// seedLayoutSongs stores n songs (analysis, musicnn and clap vectors) in
+// dump order, as an import does, until data.db is past RewriteBelow.
+func seedLayoutSongs(t testing.TB, app core.App, n int) {
+	t.Helper()
+	serial := 1 << 24 // tails apart from those of the uploads
+	for start := 0; start < n; start += 1000 {
+		songs := make([]map[string]any, 0, 1000)
+		for i := start; i < min(n, start+1000); i++ {
+			songs = append(songs, map[string]any{"artist": fmt.Sprintf("Seed %d", i/10), "title": fmt.Sprintf("Seed song %d", i),
+				"tempo": 100, "key": "C", "scale": "major", "mood_vector": "rock:0.5", "energy": 0.5,
+				"embeddings": map[string]any{"musicnn": uniqueVector(200, float64(i), &serial), "clap": uniqueVector(512, float64(i)+0.5, &serial)}})
+		}
+		contribs, errs := hooks.CheckUpload(songs, "songs.")
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if _, err := hooks.StoreContributionsInOrder(app, nil, contribs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hooks.Checkpoint(app); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db")); err != nil || fi.Size() < hooks.RewriteBelow {
+		t.Fatalf("the seeded data.db is smaller than %d bytes: the test would not reach the reserve", hooks.RewriteBelow)
+	}
+}
