@@ -253,7 +253,8 @@ func (a *accounts) myData(app core.App, user *core.Record) MyData {
 		Consent: map[string]any{"version": user.GetInt("policy_version"), "day": day("policy_day"),
 			"current_version": a.cfg.PolicyVersion,
 			"uploads_enabled": !user.GetBool("uploads_paused") && user.GetInt("policy_version") >= a.cfg.PolicyVersion},
-		Quota: map[string]any{"day": qday, "uploaded": uploaded, "daily_limit": a.cfg.DailyQuota},
+		Quota: map[string]any{"day": qday, "uploaded": uploaded, "daily_limit": a.cfg.DailyQuota, "unit": "rows",
+			"kept": "in the server's memory only, under a keyed hash of the GitHub id; lost when the server restarts"},
 		Contributions: "Your contributions are not linked to this account: the database holds no user, upload or time " +
 			"information on contributed rows, so they cannot be listed here. To delete rows you uploaded, use the receipt " +
 			"your client saved (POST /api/songcommons/receipts/delete).",

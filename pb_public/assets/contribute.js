@@ -83,7 +83,7 @@ function render() {
     else if (!valid.length) hint.push('The file has no song without problems.');
   }
   const q = state.me?.quota;
-  if (q && q.daily_limit > 0) hint.push(`Today you uploaded ${fmtInt(q.uploaded)} of ${fmtInt(q.daily_limit)} songs allowed per day.`);
+  if (q && q.daily_limit > 0) hint.push(`Today you stored ${fmtInt(q.uploaded)} of ${fmtInt(q.daily_limit)} rows allowed per day (a song’s analysis is one row, each of its vectors one more).`);
   $('#upload-hint').textContent = hint.join(' ');
   $('#upload-hint').hidden = hint.length === 0;
 }

@@ -27,7 +27,7 @@ function render() {
     row('GitHub user id', el('code', {}, me.github_id || '—')),
     row('Account created', me.account?.created || '—'),
     row('Privacy policy accepted', c.version ? `version ${c.version}${c.day ? ` on ${c.day}` : ''}` : 'not yet'),
-    row('Uploads today', q.daily_limit > 0 ? `${fmtInt(q.uploaded || 0)} of ${fmtInt(q.daily_limit)} allowed` : fmtInt(q.uploaded || 0)))));
+    row('Rows stored today', q.daily_limit > 0 ? `${fmtInt(q.uploaded || 0)} of ${fmtInt(q.daily_limit)} allowed` : fmtInt(q.uploaded || 0)))));
   $('#consent-text').textContent = c.uploads_enabled
     ? `You accepted the current policy (version ${c.current_version}). You can withdraw your consent: your uploads then stop until you accept again. Songs already uploaded stay (delete them with your receipts).`
     : (c.version && c.version >= c.current_version
