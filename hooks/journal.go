@@ -41,6 +41,9 @@ import (
 type journal struct {
 	gate sync.RWMutex
 	app  core.App
+	// ckpt serialises this process's checkpoints: SQLite answers a second
+	// checkpoint at the same moment with "busy" at once, without waiting
+	ckpt sync.Mutex
 }
 
 // journalOf returns the app's journal (one per app, shared by every hook
@@ -54,6 +57,9 @@ const (
 	// WAL to empty (readers holding an old snapshot delay a TRUNCATE
 	// checkpoint) before it is refused with 503: nothing is written.
 	accountCheckpointWait = 20 * time.Second
+	// contributionCheckpointWait is how long a contribution write waits
+	// for the WAL to empty before it is acknowledged anyway.
+	contributionCheckpointWait = 2 * time.Second
 	// checkpointRetry spaces the attempts to empty the WAL.
 	checkpointRetry = 50 * time.Millisecond
 )
@@ -80,8 +86,13 @@ func (j *journal) Contribution(fn func() error) error {
 		}
 	}
 	// also after a failure: a rolled-back transaction may have spilled
-	// pages into the WAL file, which truncation removes
-	if ckErr := emptyWAL(j.app); ckErr != nil && !errors.Is(ckErr, ErrWALBusy) {
+	// pages into the WAL file, which truncation removes. A reader that
+	// holds an old snapshot longer than contributionCheckpointWait (a
+	// backup) leaves the WAL to the checkpointer goroutine.
+	if j.app.Store().Has(core.StoreKeyActiveBackup) {
+		return err // the backup's snapshot keeps the WAL from emptying until it ends
+	}
+	if ckErr := emptyWALWithin(j.app, contributionCheckpointWait); ckErr != nil && !errors.Is(ckErr, ErrWALBusy) {
 		j.app.Logger().Warn("songcommons: checkpoint after a contribution failed", slog.String("error", ckErr.Error()))
 	}
 	return err
@@ -151,9 +162,13 @@ func accountBusy(e *core.RequestEvent) error {
 }
 
 // emptyWAL runs one TRUNCATE checkpoint of data.db: every committed frame
-// is copied into data.db and the WAL file is cut to zero bytes. It returns
-// ErrWALBusy when a reader or writer kept it from finishing.
+// is copied into data.db and the WAL file is cut to zero bytes; then the
+// WAL index is scrubbed. It returns ErrWALBusy when a reader or writer
+// kept it from finishing.
 func emptyWAL(app core.App) error {
+	j := journalOf(app)
+	j.ckpt.Lock()
+	defer j.ckpt.Unlock()
 	var busy, logFrames, done int
 	err := app.DB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Row(&busy, &logFrames, &done)
 	if err != nil {
@@ -162,7 +177,57 @@ func emptyWAL(app core.App) error {
 	if busy != 0 {
 		return ErrWALBusy
 	}
-	return nil
+	return scrubWALIndex(app)
+}
+
+// walIndexHeader is the size of the WAL index's header (SQLite's
+// WALINDEX_HDR_SIZE): two copies of the index header and the checkpoint
+// information. What follows are, per 4,096 frames, the page number of
+// each frame and a hash table of them.
+const walIndexHeader = 136
+
+// scrubWALIndex zeroes the page tables of data.db-shm once the WAL is
+// empty. SQLite leaves them as they are after a checkpoint, and clears a
+// block only when the next write reaches it, so a copy of the file would
+// show which pages the latest writes touched (a large upload's, beyond
+// its first 4,062 frames, until another write of that size). With the
+// WAL empty, no reader looks at those tables, and holding SQLite's write
+// lock keeps every writer out while they are zeroed.
+func scrubWALIndex(app core.App) error {
+	shm := filepath.Join(app.DataDir(), "data.db-shm")
+	return app.RunInTransaction(func(tx core.App) error {
+		// a write statement that changes nothing takes the write lock
+		if _, err := tx.DB().NewQuery("UPDATE _params SET id = id WHERE 0").Execute(); err != nil {
+			return fmt.Errorf("WAL index: taking the write lock: %w", err)
+		}
+		if walSize(app) != 0 {
+			return nil // a write came first: its own checkpoint scrubs
+		}
+		f, err := os.OpenFile(shm, os.O_RDWR, 0)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("WAL index: %w", err)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil || fi.Size() <= walIndexHeader {
+			return err
+		}
+		buf := make([]byte, fi.Size()-walIndexHeader)
+		if _, err := f.ReadAt(buf, walIndexHeader); err != nil {
+			return fmt.Errorf("WAL index: %w", err)
+		}
+		if !slices.ContainsFunc(buf, func(b byte) bool { return b != 0 }) {
+			return nil
+		}
+		clear(buf)
+		if _, err := f.WriteAt(buf, walIndexHeader); err != nil {
+			return fmt.Errorf("WAL index: %w", err)
+		}
+		return nil
+	})
 }
 
 // emptyWALWithin retries emptyWAL until it succeeds or wait has passed.

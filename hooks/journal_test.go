@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // walCopier copies data.db's WAL file as often as it can, as someone
@@ -229,5 +231,73 @@ func TestWALNeverHoldsAccountsWithUploads(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(userIDs, ","), ",,") {
 		t.Fatal("empty user id")
+	}
+}
+
+// shmPageTables returns how many page numbers data.db-shm's page tables
+// hold (after the 136-byte header, each 32 KiB block starts with its
+// frames' page numbers: 4,062 in the first block, 4,096 in the others).
+func shmPageTables(t testing.TB, dataDir string) int {
+	t.Helper()
+	shm, err := os.ReadFile(filepath.Join(dataDir, "data.db-shm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for block := 0; block*32768 < len(shm); block++ {
+		start, count := block*32768, 4096
+		if block == 0 {
+			start, count = 136, 4062
+		}
+		for i := 0; i < count && start+4*i+4 <= len(shm); i++ {
+			if binary.LittleEndian.Uint32(shm[start+4*i:]) != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// After a write larger than a WAL-index block (as a large upload is at a
+// million songs), SQLite keeps that write's page numbers in data.db-shm
+// after the checkpoint, until a write as large comes. Once an upload or an
+// account change is acknowledged, the page tables are empty.
+func TestWALIndexForgetsPages(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	big := func() {
+		if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE IF NOT EXISTS shm_test (v TEXT)").Execute(); err != nil {
+			t.Fatal(err)
+		}
+		err := app.RunInTransaction(func(tx core.App) error {
+			for range 5000 { // ~5,000 pages: past the first block of 4,062 frames
+				if _, err := tx.DB().NewQuery("INSERT INTO shm_test (v) VALUES (printf('%.3000c', 'x'))").Execute(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := shmPageTables(t, app.DataDir()); n < 4062 {
+			t.Fatalf("the large write left %d page numbers: the test would prove nothing", n)
+		}
+	}
+	big()
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, aliceID), map[string]any{"songs": contributeSongs(2)}); code != 200 {
+		t.Fatalf("contribute: %d %v", code, out)
+	}
+	if n := shmPageTables(t, app.DataDir()); n != 0 {
+		t.Fatalf("after an acknowledged upload, data.db-shm holds %d page numbers", n)
+	}
+	big()
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/me/consent", tokenFor(t, aliceID), map[string]any{"accept": false}); code != 200 {
+		t.Fatalf("consent: %d %v", code, out)
+	}
+	if n := shmPageTables(t, app.DataDir()); n != 0 {
+		t.Fatalf("after an account change, data.db-shm holds %d page numbers", n)
 	}
 }

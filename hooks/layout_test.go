@@ -226,7 +226,8 @@ func TestFileOffsetsDoNotGroupUploads(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d rows; runs z of largest size over every copy: %v", len(ids), worst)
+			fi, _ := os.Stat(filepath.Join(app.DataDir(), "data.db"))
+			t.Logf("%d rows, data.db %d MiB; runs z of largest size over every copy: %v", len(ids), fi.Size()>>20, worst)
 		})
 	}
 }
