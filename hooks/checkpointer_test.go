@@ -51,3 +51,53 @@ func TestBackgroundCheckpoints(t *testing.T) {
 	}
 	stop()
 }
+
+// A reader holding an old snapshot keeps the WAL from being emptied; the
+// checkpointer does not give up (SQLite answers "busy", not an error): once
+// the reader is gone, the WAL is emptied.
+func TestCheckpointerRetriesWhileBusy(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	stop := hooks.StartCheckpointer(app)
+	defer stop()
+	wal := filepath.Join(app.DataDir(), "data.db-wal")
+	walSize := func() int64 {
+		fi, err := os.Stat(wal)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	// a reader on a connection of its own, inside a read transaction
+	reader, err := hooks.DBConnect(filepath.Join(app.DataDir(), "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	tx, err := reader.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.NewQuery("SELECT COUNT(*) FROM _params").Row(&n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE ckpt_busy (v TEXT)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // several rounds of the checkpointer, all busy
+	if walSize() == 0 {
+		t.Fatal("the WAL was emptied under a reader's old snapshot: the test would prove nothing")
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for walSize() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL still holds %d bytes after the reader left", walSize())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
