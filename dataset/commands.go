@@ -268,7 +268,7 @@ func runImport(ctx context.Context, app core.App, stderr io.Writer, path, format
 	// cache (see DefaultChunk)
 	restore := setPageCache(app, importCacheKiB)
 	defer restore()
-	defer hooks.StartCheckpointer(app)()
+	defer hooks.StartBulkCheckpointer(app)()
 
 	bar := NewBar(stderr, "import", "lines", size)
 	sum, err := Import(ctx, app, in, ImportOptions{

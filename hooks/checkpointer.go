@@ -32,7 +32,19 @@ const (
 // PocketBase reopens the writing connection (idle for minutes), the new
 // connection checkpoints by itself again, as SQLite does by default: never
 // worse than without the checkpointer.
-func StartCheckpointer(app core.App) (stop func()) {
+func StartCheckpointer(app core.App) (stop func()) { return startCheckpointer(app, false) }
+
+// StartBulkCheckpointer is StartCheckpointer for an offline bulk writer
+// (import of a dump, whose order is public; no accounts change meanwhile):
+// it copies committed pages into data.db with PASSIVE checkpoints once the
+// WAL has grown past bulkCheckpointAbove, which never block the writer,
+// and empties the WAL when stopped.
+func StartBulkCheckpointer(app core.App) (stop func()) { return startCheckpointer(app, true) }
+
+// bulkCheckpointAbove: a smaller WAL is left alone by the bulk checkpointer.
+const bulkCheckpointAbove = 4 << 20
+
+func startCheckpointer(app core.App, bulk bool) (stop func()) {
 	if _, err := app.NonconcurrentDB().NewQuery("PRAGMA wal_autocheckpoint = 0").Execute(); err != nil {
 		app.Logger().Warn("songcommons: background checkpoints off", slog.String("error", err.Error()))
 		return func() {}
@@ -54,6 +66,14 @@ func StartCheckpointer(app core.App) (stop func()) {
 			}
 			if walSize(app) == 0 {
 				since = time.Time{}
+				continue
+			}
+			if bulk {
+				if walSize(app) > bulkCheckpointAbove {
+					if _, err := app.DB().NewQuery("PRAGMA wal_checkpoint(PASSIVE)").Execute(); err != nil {
+						app.Logger().Warn("songcommons: background checkpoint failed", slog.String("error", err.Error()))
+					}
+				}
 				continue
 			}
 			if since.IsZero() {

@@ -122,7 +122,7 @@ func cmdSeed(args []string) error {
 	every := fs.Int("progress", 50_000, "print a progress line every N songs")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the whole seed here")
 	extra := fs.String("extra-pragmas", "", "EXPERIMENT: pragmas applied after the service's (e.g. \"synchronous(NORMAL),cache_size(-512000)\")")
-	fgCheckpoint := fs.Bool("fg-checkpoint", false, "checkpoint in the writer's commits (SQLite's default) instead of hooks.StartCheckpointer, as before it existed")
+	fgCheckpoint := fs.Bool("fg-checkpoint", false, "checkpoint in the writer's commits (SQLite's default) instead of hooks.StartBulkCheckpointer, as before it existed")
 	fs.Parse(args)
 	if *dir == "" {
 		return errors.New("--dir is required")
@@ -144,7 +144,7 @@ func cmdSeed(args []string) error {
 	}
 	defer app.ResetBootstrapState()
 	if !*fgCheckpoint {
-		defer hooks.StartCheckpointer(app)()
+		defer hooks.StartBulkCheckpointer(app)()
 	}
 	tok, err := ensureUser(app)
 	if err != nil {
