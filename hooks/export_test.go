@@ -6,3 +6,8 @@ var IdentifierQuery = identifierQuery
 // RewriteBelow exposes the size under which data.db is rewritten after
 // every contribution (layout.go) to the layout test.
 const RewriteBelow = rewriteBelow
+
+// TopUpReserve and the reserve's bounds, for the reserve test.
+var TopUpReserve = topUpReserve
+
+const ReserveLow, ReserveTarget = reserveLow, reserveTarget

@@ -93,10 +93,14 @@ func (l *layout) maintain(app core.App) error {
 	return topUpReserve(app)
 }
 
-// topUpReserve fills the free-page list up to reserveTarget pages when it
-// has fewer than reserveLow: scratch rows of one overflow page each are
-// written and deleted again in a random order, in one transaction. With
-// secure_delete the freed pages are zeroes.
+// topUpReserve refills the free-page list when it has fewer than
+// reserveLow pages: reserveTarget scratch rows of one overflow page each
+// (of zeroes) are written and deleted again in a random order, in one
+// transaction. The inserts take the free pages left first, so afterwards
+// the list holds about reserveTarget pages (plus the scratch table's leaf
+// pages), all freed in a random order. secure_delete is off for the
+// scratch rows only: they hold zeroes already, and writing them again
+// would double the cost.
 func topUpReserve(app core.App) error {
 	var free int
 	if err := app.DB().NewQuery("PRAGMA freelist_count").Row(&free); err != nil {
@@ -105,9 +109,19 @@ func topUpReserve(app core.App) error {
 	if free >= reserveLow {
 		return nil
 	}
-	n := reserveTarget - free
+	n := reserveTarget
+	defer func() {
+		// whatever happened: deleted content is overwritten again from here
+		if _, err := app.NonconcurrentDB().NewQuery("PRAGMA secure_delete = ON").Execute(); err != nil {
+			app.Logger().Error("songcommons: could not turn secure_delete back on", "error", err.Error())
+		}
+	}()
 	return app.RunInTransaction(func(tx core.App) error {
 		db := tx.DB()
+		if _, err := db.NewQuery("PRAGMA secure_delete = OFF").Execute(); err != nil {
+			return err
+		}
+		defer db.NewQuery("PRAGMA secure_delete = ON").Execute()
 		if _, err := db.NewQuery("CREATE TABLE IF NOT EXISTS " + reserveTable + " (id INTEGER PRIMARY KEY, pad BLOB)").Execute(); err != nil {
 			return err
 		}

@@ -271,3 +271,42 @@ func seedLayoutSongs(t testing.TB, app core.App, n int) {
 		t.Fatalf("the seeded data.db is smaller than %d bytes: the test would not reach the reserve", hooks.RewriteBelow)
 	}
 }
+
+// The reserve is refilled to its target (the scratch rows take the free
+// pages left first), and secure_delete is on again afterwards.
+func TestReserveTopUp(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	free := func() int {
+		var n int
+		if err := app.DB().NewQuery("PRAGMA freelist_count").Row(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for round := range 3 {
+		if err := hooks.TopUpReserve(app); err != nil {
+			t.Fatal(err)
+		}
+		if n := free(); n < hooks.ReserveTarget {
+			t.Fatalf("round %d: %d free pages after a top-up, want at least %d", round, n, hooks.ReserveTarget)
+		}
+		var secure int
+		if err := app.NonconcurrentDB().NewQuery("PRAGMA secure_delete").Row(&secure); err != nil || secure != 1 {
+			t.Fatalf("secure_delete = %d (%v) after a top-up", secure, err)
+		}
+		// use most of the reserve, as uploads would
+		if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE IF NOT EXISTS use_reserve (v BLOB)").Execute(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; free() >= hooks.ReserveLow; i++ {
+			if i > 20 {
+				t.Fatalf("round %d: still %d free pages: the test would not refill", round, free())
+			}
+			if _, err := app.NonconcurrentDB().NewQuery("INSERT INTO use_reserve (v) SELECT zeroblob(4000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000) SELECT x FROM c)").Execute(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
