@@ -192,7 +192,8 @@ const walIndexHeader = 136
 // show which pages the latest writes touched (a large upload's, beyond
 // its first 4,062 frames, until another write of that size). With the
 // WAL empty, no reader looks at those tables, and holding SQLite's write
-// lock keeps every writer out while they are zeroed.
+// lock keeps every writer out while they are zeroed. The zeroes are
+// written through SQLite's own descriptor (shmfd_linux.go).
 func scrubWALIndex(app core.App) error {
 	shm := filepath.Join(app.DataDir(), "data.db-shm")
 	return app.RunInTransaction(func(tx core.App) error {
@@ -203,27 +204,8 @@ func scrubWALIndex(app core.App) error {
 		if walSize(app) != 0 {
 			return nil // a write came first: its own checkpoint scrubs
 		}
-		f, err := os.OpenFile(shm, os.O_RDWR, 0)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
+		_, err := zeroBeyondWithSQLitesFD(shm, walIndexHeader)
 		if err != nil {
-			return fmt.Errorf("WAL index: %w", err)
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil || fi.Size() <= walIndexHeader {
-			return err
-		}
-		buf := make([]byte, fi.Size()-walIndexHeader)
-		if _, err := f.ReadAt(buf, walIndexHeader); err != nil {
-			return fmt.Errorf("WAL index: %w", err)
-		}
-		if !slices.ContainsFunc(buf, func(b byte) bool { return b != 0 }) {
-			return nil
-		}
-		clear(buf)
-		if _, err := f.WriteAt(buf, walIndexHeader); err != nil {
 			return fmt.Errorf("WAL index: %w", err)
 		}
 		return nil

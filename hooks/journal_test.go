@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -299,5 +301,53 @@ func TestWALIndexForgetsPages(t *testing.T) {
 	}
 	if n := shmPageTables(t, app.DataDir()); n != 0 {
 		t.Fatalf("after an account change, data.db-shm holds %d page numbers", n)
+	}
+}
+
+// holdsShmLock reports whether this process holds a POSIX lock on
+// data.db-shm (/proc/locks names the lock holder's pid and the file's
+// inode): SQLite's shared lock there tells other processes that the WAL
+// index is in use.
+func holdsShmLock(t testing.TB, dataDir string) bool {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(dataDir, "data.db-shm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		t.Skip("no /proc/locks here")
+	}
+	pid := strconv.Itoa(os.Getpid())
+	for _, line := range strings.Split(string(locks), "\n") {
+		f := strings.Fields(line)
+		// "1: POSIX  ADVISORY  READ 1234 fd:01:5678 128 128"
+		if len(f) >= 6 && f[1] == "POSIX" && f[4] == pid && strings.HasSuffix(f[5], ":"+strconv.FormatUint(ino, 10)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Zeroing the WAL index must keep SQLite's locks on it: closing any
+// descriptor of the file would drop them, and the next process to open
+// the database would reinitialise the index under the running server
+// (SIGBUS at the next write).
+func TestWALIndexScrubKeepsSQLitesLock(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	if !holdsShmLock(t, app.DataDir()) {
+		t.Fatal("no lock on data.db-shm before any scrub: the test would prove nothing")
+	}
+	srv := serve(t, app) // the server's start-up empties the WAL too
+	for range 3 {
+		if code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, aliceID), map[string]any{"songs": contributeSongs(2)}); code != 200 {
+			t.Fatalf("contribute: %d %v", code, out)
+		}
+	}
+	if !holdsShmLock(t, app.DataDir()) {
+		t.Fatal("the process lost its lock on data.db-shm after the WAL index was scrubbed")
 	}
 }
