@@ -77,11 +77,15 @@ func (c walCommit) rewrite() bool {
 // walCommits splits a copy of a WAL file into its commits, valid or stale
 // (an attacker reads stale frames too): after the 32-byte header, frames
 // of a 24-byte header and a page, a commit ending at a frame whose header
-// gives the database size.
-func walCommits(t testing.TB, wal []byte) []walCommit {
+// gives the database size. It also returns how many frames carry other
+// salts than the header: with TRUNCATE checkpoints and a zero
+// journal_size_limit the file never holds frames of an earlier
+// generation, so such frames mean the copy was read while the file was
+// emptied and written again: a torn copy, two moments in one file.
+func walCommits(t testing.TB, wal []byte) (commits []walCommit, otherSalts int) {
 	t.Helper()
 	if len(wal) < 32 {
-		return nil
+		return nil, 0
 	}
 	pageSize := int(binary.BigEndian.Uint32(wal[8:12]))
 	if pageSize < 512 || pageSize > 65536 {
@@ -91,6 +95,9 @@ func walCommits(t testing.TB, wal []byte) []walCommit {
 	var cur walCommit
 	for off := 32; off+24 <= len(wal); off += 24 + pageSize {
 		end := min(off+24+pageSize, len(wal))
+		if !bytes.Equal(wal[off+8:off+16], wal[16:24]) {
+			otherSalts++
+		}
 		cur.pgnos = append(cur.pgnos, binary.BigEndian.Uint32(wal[off:]))
 		cur.pages = append(cur.pages, wal[off+24:end])
 		if size := binary.BigEndian.Uint32(wal[off+4:]); size != 0 {
@@ -102,7 +109,7 @@ func walCommits(t testing.TB, wal []byte) []walCommit {
 	if len(cur.pgnos) > 0 {
 		out = append(out, cur)
 	}
-	return out
+	return out, otherSalts
 }
 
 // Two accounts sign up, consent, upload through every path, withdraw and
@@ -193,10 +200,19 @@ func TestWALNeverHoldsAccountsWithUploads(t *testing.T) {
 	}
 
 	accountMarkers := append(append([]string{}, githubIDs...), userIDs...)
-	var withAccount, withUpload int
+	var withAccount, withUpload, torn int
 	for i, c := range copies {
 		var account, upload string
-		for _, commit := range walCommits(t, c) {
+		commits, otherSalts := walCommits(t, c)
+		if otherSalts > 0 {
+			// read while the WAL was emptied and rewritten: like two
+			// copies taken at two moments, which the threat model leaves
+			// out (README); a consistent copy of any one moment is what
+			// this test holds to the promise
+			torn++
+			continue
+		}
+		for _, commit := range commits {
 			if commit.rewrite() {
 				continue
 			}
@@ -221,8 +237,8 @@ func TestWALNeverHoldsAccountsWithUploads(t *testing.T) {
 			t.Fatalf("copy %d of the WAL (%d bytes) holds account data (%s) and contributed rows together", i, len(c), account)
 		}
 	}
-	t.Logf("%d reads, %d distinct WAL copies: %d with account pages, %d with contributed pages, none with both",
-		copier.reads, len(copies), withAccount, withUpload)
+	t.Logf("%d reads, %d distinct WAL copies (%d torn, left out): %d with account pages, %d with contributed pages, none with both",
+		copier.reads, len(copies), torn, withAccount, withUpload)
 	// the test proves something only if the copier saw both kinds
 	if withAccount == 0 || withUpload == 0 {
 		t.Fatalf("the copier never saw account pages (%d) or contributed pages (%d) in the WAL", withAccount, withUpload)
