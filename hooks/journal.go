@@ -109,11 +109,16 @@ func (j *journal) Account(fn func() error) error {
 		return err
 	}
 	err := fn()
-	// the account frames must leave the WAL before the next upload: retry
-	// for as long as it takes (contribution writes wait meanwhile)
+	// the account frames must leave the WAL before the next upload: while
+	// readers keep it busy, retry for as long as it takes (contribution
+	// writes wait meanwhile); any other failure is logged and ends the wait
 	for i := 0; ; i++ {
 		ckErr := emptyWALWithin(j.app, accountCheckpointWait)
 		if ckErr == nil {
+			break
+		}
+		if !errors.Is(ckErr, ErrWALBusy) {
+			j.app.Logger().Error("songcommons: emptying the WAL after an account change failed", slog.String("error", ckErr.Error()))
 			break
 		}
 		j.app.Logger().Warn("songcommons: the WAL could not be emptied after an account change; uploads wait until it is",
