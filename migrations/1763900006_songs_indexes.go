@@ -11,7 +11,7 @@ import (
 // songs_low_agreement view tests three columns with OR, which no single
 // index serves. Every new song paid for them on each upload: two more
 // random B-tree pages per song of the ~17 an upload writes (BENCHMARKS.md,
-// session 3). An admin sorting the whole dashboard list by title now waits
+// "Analyses"). An admin sorting the whole dashboard list by title now waits
 // for a sort of the table instead.
 func init() {
 	m.Register(func(app core.App) error {

@@ -10,7 +10,7 @@ const blockRows = 1 << 16
 // block but the last is full. Adding a row never moves more than the last
 // block: one contiguous slice for the whole index used to grow by copying
 // all of it (0.9 GB at 1.1M×200), which held the index's write lock and
-// stalled the garbage collector for 4 s (BENCHMARKS.md, session 3).
+// stalled the garbage collector for 4 s (BENCHMARKS.md, "Analyses").
 type matrix struct {
 	dim    int
 	n      int

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Re-runs every measurement of BENCHMARKS.md for one dataset size.
 #
-#   cmd/loadgen/run.sh 100000 /work/tmp-bench/b100k    # ~10 min
-#   cmd/loadgen/run.sh 1000000 /work/tmp-bench/b1m     # dump + import ~6 min, the rest ~25 min
+#   cmd/loadgen/run.sh 100000 bench-data/b100k    # ~10 min
+#   cmd/loadgen/run.sh 1000000 bench-data/b1m     # dump + import ~6 min, the rest ~25 min
 #
 # Everything targets 127.0.0.1 only; every loop is bounded in requests and
 # time. Results are appended (JSON lines) to $OUT/results.jsonl and the
