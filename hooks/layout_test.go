@@ -210,6 +210,9 @@ func TestFileOffsetsDoNotGroupUploads(t *testing.T) {
 							if math.Abs(z) > math.Abs(worst[what]) {
 								worst[what] = z
 							}
+							if final {
+								t.Logf("final copy: %s z = %.2f over %d rows", what, z, len(seq))
+							}
 							// |z| < 3 on the final copy for the case's primary
 							// measure (the first copy of the ids while data.db
 							// is rewritten, of the vector tails once new pages
