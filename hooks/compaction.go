@@ -243,7 +243,7 @@ func fileSize(p string) int64 {
 // Checkpoint empties the WALs (run often: it bounds how much recent
 // commit grouping a copy of pb_data can show).
 func Checkpoint(app core.App) error {
-	if _, err := app.NonconcurrentDB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Execute(); err != nil {
+	if err := emptyWAL(app); err != nil {
 		return err
 	}
 	_, err := app.AuxNonconcurrentDB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Execute()

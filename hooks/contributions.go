@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -54,14 +53,8 @@ func bindContributions(app core.App, cfg Config) {
 		return se.Next()
 	})
 	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
-		if e.Auth == nil {
-			for _, r := range e.Batch {
-				if m := strings.ToUpper(r.Method); m == http.MethodPost || m == http.MethodPut {
-					if c := recordsPathCollection(r.URL); c != "" && isContributed(e.App, c) {
-						return router.NewUnauthorizedError(SignInMessage, nil)
-					}
-				}
-			}
+		if e.Auth == nil && legacyRows(e) > 0 {
+			return router.NewUnauthorizedError(SignInMessage, nil)
 		}
 		return e.Next()
 	})
@@ -115,11 +108,7 @@ func recordsPathCollection(p string) string {
 }
 
 func isContributed(app core.App, nameOrID string) bool {
-	if slices.Contains(ContributedCollections, nameOrID) {
-		return true
-	}
-	c, err := app.FindCachedCollectionByNameOrId(nameOrID)
-	return err == nil && slices.Contains(ContributedCollections, c.Name)
+	return collectionIn(app, nameOrID, ContributedCollections)
 }
 
 // recordInput gives the validator the record's values of the named fields.

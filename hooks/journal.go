@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -231,11 +230,7 @@ func emptyWALWithin(app core.App, wait time.Duration) error {
 
 // walSize is the size of data.db's WAL file (0 when there is none).
 func walSize(app core.App) int64 {
-	fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db-wal"))
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
+	return fileSize(filepath.Join(app.DataDir(), "data.db-wal"))
 }
 
 // AccountCollections hold account data: the users, their GitHub links and
@@ -248,10 +243,11 @@ var AccountCollections = []string{"users", core.CollectionNameExternalAuths, cor
 // writes: the contributed rows and the songs derived from them.
 var journaledCollections = append([]string{"songs"}, ContributedCollections...)
 
-// collectionIn reports whether nameOrID names one of the collections.
+// collectionIn reports whether nameOrID names one of the collections (by
+// name in any case, or by id).
 func collectionIn(app core.App, nameOrID string, names []string) bool {
-	if slices.Contains(names, nameOrID) {
-		return true
+	if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, nameOrID) }) {
+		return true // also names that are no collection (song_vectors)
 	}
 	c, err := app.FindCachedCollectionByNameOrId(nameOrID)
 	return err == nil && slices.Contains(names, c.Name)

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -79,12 +78,7 @@ func (l *layout) maintainAfter(app core.App, n int64) error {
 // maintain rewrites a small data.db, or tops up the reserve of free pages
 // of a larger one (l.mu held, or at start-up).
 func (l *layout) maintain(app core.App) error {
-	fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db"))
-	if err != nil {
-		return err
-	}
-	size := fi.Size() + walSize(app)
-	if size < rewriteBelow {
+	if fileSize(filepath.Join(app.DataDir(), "data.db"))+walSize(app) < rewriteBelow {
 		if _, err := app.NonconcurrentDB().NewQuery("VACUUM").Execute(); err != nil {
 			return fmt.Errorf("layout: rewriting data.db: %w", err)
 		}

@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"slices"
 	"strings"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
@@ -26,8 +25,7 @@ func bindRealtime(app core.App) {
 		for _, s := range e.Subscriptions {
 			topic, _, _ := strings.Cut(s, "?")
 			c, _, _ := strings.Cut(topic, "/")
-			if slices.ContainsFunc(feedlessCollections, func(n string) bool { return strings.EqualFold(n, c) }) ||
-				collectionIn(e.App, c, feedlessCollections) {
+			if collectionIn(e.App, c, feedlessCollections) {
 				return e.ForbiddenError(RealtimeRefusedMessage, validation.Errors{
 					"subscriptions": validation.NewError("validation_not_allowed", "no live feed of "+c+": "+RealtimeRefusedMessage),
 				})
