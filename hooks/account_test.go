@@ -237,14 +237,7 @@ func TestQuotaCountsRowsAndSurvivesErasure(t *testing.T) {
 	if err := app.Save(again); err != nil {
 		t.Fatal(err)
 	}
-	ea := core.NewExternalAuth(app)
-	ea.SetCollectionRef(users.Id)
-	ea.SetRecordRef(again.Id)
-	ea.SetProvider("github")
-	ea.SetProviderId(aliceGH)
-	if err := app.Save(ea); err != nil {
-		t.Fatal(err)
-	}
+	linkGitHub(t, app, again, aliceGH)
 	tok, err := again.NewAuthToken()
 	if err != nil {
 		t.Fatal(err)

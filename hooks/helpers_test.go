@@ -85,14 +85,20 @@ func seedUsers(t testing.TB, app core.App) {
 		if err := app.Save(r); err != nil {
 			t.Fatal(err)
 		}
-		ea := core.NewExternalAuth(app)
-		ea.SetCollectionRef(users.Id)
-		ea.SetRecordRef(r.Id)
-		ea.SetProvider("github")
-		ea.SetProviderId(u.gh)
-		if err := app.Save(ea); err != nil {
-			t.Fatal(err)
-		}
+		linkGitHub(t, app, r, u.gh)
+	}
+}
+
+// linkGitHub gives a user the GitHub link a sign-in would create.
+func linkGitHub(t testing.TB, app core.App, user *core.Record, githubID string) {
+	t.Helper()
+	ea := core.NewExternalAuth(app)
+	ea.SetCollectionRef(user.Collection().Id)
+	ea.SetRecordRef(user.Id)
+	ea.SetProvider("github")
+	ea.SetProviderId(githubID)
+	if err := app.Save(ea); err != nil {
+		t.Fatal(err)
 	}
 }
 
