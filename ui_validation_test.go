@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"songcommons/songdata"
 
-	"songcommons/hooks"
+	"github.com/chromedp/chromedp"
 )
 
 // TestUIValidation checks the contribute page's file reading and its
 // checks before sending (pb_public/assets/parse.js) in the browser: the
 // formats it reads, and that it rejects exactly the fields the server
-// rejects (hooks.CheckUpload) for the same songs.
+// rejects (songdata.CheckSongs) for the same songs.
 func TestUIValidation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -128,7 +128,7 @@ func TestUIValidation(t *testing.T) {
 		}
 		rejected := 0
 		for i, c := range decoded {
-			_, errs := hooks.CheckUpload([]map[string]any{c}, "songs.")
+			_, errs := songdata.CheckSongs([]map[string]any{c}, "songs.")
 			if len(errs) > 0 {
 				rejected++
 			}

@@ -11,16 +11,17 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/contribute"
 	"songcommons/dataset"
-	"songcommons/hooks"
+	"songcommons/similarity"
 	"songcommons/songdata"
 	"songcommons/vectors"
 )
 
-// The bulk path (hooks.StoreContributions: consensus of new songs computed
+// The bulk path (the write path: consensus of new songs computed
 // from the upload in memory, of known songs read back) leaves exactly the
 // songs and song_vectors rows that recomputing every song from the database
-// (hooks.RefreshSong) gives: songs spread over several chunks, second
+// (contribute.RefreshSong) gives: songs spread over several chunks, second
 // contributions, vector-only songs spelt several ways in one chunk, and
 // outliers included.
 func TestBulkStoreMatchesRefreshSong(t *testing.T) {
@@ -53,7 +54,7 @@ func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 	}
 
 	app := newTestApp(t)
-	sim := hooks.NewSimilarity()
+	sim := similarity.New()
 	sum, err := dataset.Import(context.Background(), app, strings.NewReader(in), dataset.ImportOptions{Chunk: 37, Sim: sim})
 	if err != nil || sum.Rejected != 0 {
 		t.Fatalf("%+v %v", sum, err)
@@ -81,7 +82,7 @@ func TestBulkStoreMatchesRefreshSong(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if err := hooks.RefreshSong(app, k); err != nil {
+		if err := contribute.RefreshSong(app, k); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,8 +13,9 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/contribute"
 	"songcommons/dataset"
-	"songcommons/hooks"
+	"songcommons/songdata"
 )
 
 // formulaSongs hold text a spreadsheet would run (OWASP "CSV Injection"),
@@ -42,11 +43,11 @@ var neutralised = map[string]string{
 func formulaApp(t testing.TB) *tests.TestApp {
 	t.Helper()
 	app := newTestApp(t)
-	cs, errs := hooks.CheckUpload(formulaSongs, "songs.")
+	cs, errs := songdata.CheckSongs(formulaSongs, "songs.")
 	if errs != nil {
 		t.Fatalf("the songs do not validate: %v", errs)
 	}
-	if _, err := hooks.StoreContributions(app, nil, cs, ""); err != nil {
+	if _, err := contribute.New(app, nil, nil).Upload(cs, ""); err != nil {
 		t.Fatal(err)
 	}
 	return app

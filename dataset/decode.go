@@ -12,7 +12,7 @@ import (
 var errNotObject = errors.New("the line is not a JSON object")
 
 // decodeLine reads one JSONL line into the loosely typed map the
-// validator takes (hooks.CheckUpload), as encoding/json would, with
+// validator takes (songdata.CheckSongs), as encoding/json would, with
 // shortcuts that keep a million-line import fast: the line is checked by
 // json.Valid, then its members are split in one pass (no reflection),
 // plain strings are sliced without unescaping, and each vector of

@@ -15,9 +15,11 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/contribute"
 	"songcommons/dataset"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
+	"songcommons/songdata"
 )
 
 // receiptSecret tags the seeded rows, so that tests can check that no
@@ -44,7 +46,7 @@ func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
 }
 
 // seededApp is a test app holding the songs of seedSongs, stored through
-// both write paths: the bulk path (hooks.StoreContributions, as
+// both write paths: the bulk path (the write path, as
 // /contribute) and PocketBase records (as the record API and dashboard).
 func seededApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
 	t.Helper()
@@ -55,11 +57,11 @@ func seededApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
 
 func seed(t testing.TB, app core.App) {
 	t.Helper()
-	cs, errs := hooks.CheckUpload(seedSongs(), "songs.")
+	cs, errs := songdata.CheckSongs(seedSongs(), "songs.")
 	if errs != nil {
 		t.Fatalf("seed songs do not validate: %v", errs)
 	}
-	if _, err := hooks.StoreContributions(app, nil, cs, receiptSecret); err != nil {
+	if _, err := contribute.New(app, nil, nil).Upload(cs, receiptSecret); err != nil {
 		t.Fatal(err)
 	}
 	for _, rec := range []struct {

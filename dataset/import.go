@@ -21,7 +21,9 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
-	"songcommons/hooks"
+	"songcommons/contribute"
+	"songcommons/similarity"
+	"songcommons/songdata"
 )
 
 // Import limits and defaults.
@@ -60,14 +62,14 @@ type ImportOptions struct {
 	Rejects io.Writer
 	// Progress, when set, is called after each stored chunk.
 	Progress func(Summary)
-	// store replaces hooks.StoreContributions (tests of a database that
+	// store replaces the write path's Import (tests of a database that
 	// refuses rows).
-	store func(core.App, *hooks.Similarity, []hooks.Contribution) error
+	store func([]songdata.Contribution) error
 	// Sim, when set, is kept in step with the imported embeddings: pass
 	// the index of the serving process when importing inside it. The
 	// import command runs in its own process and leaves it nil: a server
 	// rebuilds its index from SQLite when it starts.
-	Sim *hooks.Similarity
+	Sim *similarity.Indexes
 }
 
 // Summary is what an import did.
@@ -125,7 +127,7 @@ type chunk struct {
 }
 
 type result struct {
-	good    []hooks.Contribution
+	good    []songdata.Contribution
 	goodIdx []int // index in chunk.items of each good contribution
 	rejects []*Reject
 	items   []item
@@ -133,7 +135,7 @@ type result struct {
 
 // Import reads a dump from r and stores its rows, chunk by chunk, each
 // chunk in one transaction. Every line is validated on its own by the
-// rules of every write path (hooks.CheckUpload); a bad line is written to
+// rules of every write path (songdata.CheckSongs); a bad line is written to
 // opts.Rejects with its reasons and never keeps the good lines around it
 // out. Lines are stored as the contributions they describe: a dump made
 // by Export imports back to the same rows.
@@ -275,23 +277,24 @@ func ingest(app core.App, opts *ImportOptions, c *chunk, res result, sum *Summar
 // refuses costs only its own line, which is rejected with the reason. When
 // the first lines fail one by one too, the database is the problem, not
 // the data: the import stops with the error.
-func store(app core.App, opts *ImportOptions, res result) ([]hooks.Contribution, []*Reject, error) {
+func store(app core.App, opts *ImportOptions, res result) ([]songdata.Contribution, []*Reject, error) {
 	write := opts.store
 	if write == nil {
-		write = func(app core.App, sim *hooks.Similarity, cs []hooks.Contribution) error {
-			_, err := hooks.StoreContributionsInOrder(app, sim, cs)
+		w := contribute.New(app, opts.Sim, nil)
+		write = func(cs []songdata.Contribution) error {
+			_, err := w.Import(cs)
 			return err
 		}
 	}
-	chunkErr := write(app, opts.Sim, res.good)
+	chunkErr := write(res.good)
 	if chunkErr == nil {
 		return res.good, nil, nil
 	}
-	var stored []hooks.Contribution
+	var stored []songdata.Contribution
 	var failed []*Reject
 	for i, c := range res.good {
 		it := res.items[res.goodIdx[i]]
-		if err := write(app, opts.Sim, []hooks.Contribution{c}); err != nil {
+		if err := write([]songdata.Contribution{c}); err != nil {
 			if len(stored) == 0 && (i >= 2 || i == len(res.good)-1) {
 				return stored, nil, fmt.Errorf("the database refuses the rows from line %d on (the lines before are stored): %w",
 					res.items[res.goodIdx[0]].no, chunkErr)
@@ -329,7 +332,7 @@ func validateChunk(items []item) result {
 				continue
 			}
 		}
-		cs, errs := hooks.CheckUpload([]map[string]any{song}, "")
+		cs, errs := songdata.CheckSongs([]map[string]any{song}, "")
 		if errs != nil {
 			rj := newReject(it.no, it.raw, it.rec == nil)
 			keys := make([]string, 0, len(errs))

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"songcommons/contribute"
 	"songcommons/dataset"
-	"songcommons/hooks"
 	"songcommons/songdata"
 )
 
@@ -79,7 +79,7 @@ func TestDumpLinesAreContributions(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &song); err != nil {
 			t.Fatalf("line %d is not JSON: %v", n, err)
 		}
-		cs, errs := hooks.CheckUpload([]map[string]any{song}, "")
+		cs, errs := songdata.CheckSongs([]map[string]any{song}, "")
 		if errs != nil {
 			t.Fatalf("line %d does not validate: %v\n%s", n, errs, sc.Text())
 		}
@@ -156,11 +156,11 @@ func TestDumpOrderIgnoresInsertion(t *testing.T) {
 	songs := seedSongs()
 	slices.Reverse(songs)
 	for _, s := range songs { // one transaction per song, reversed
-		cs, errs := hooks.CheckUpload([]map[string]any{s}, "")
+		cs, errs := songdata.CheckSongs([]map[string]any{s}, "")
 		if errs != nil {
 			t.Fatal(errs)
 		}
-		if _, err := hooks.StoreContributions(b, nil, cs, ""); err != nil {
+		if _, err := contribute.New(b, nil, nil).Upload(cs, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/contribute"
 	"songcommons/dataset"
 	"songcommons/hooks"
+	"songcommons/songdata"
 )
 
 // seedMany stores n songs with a 512-d vector each (about 5 KB of JSONL
@@ -31,11 +33,11 @@ func seedMany(t testing.TB, app core.App, n int) {
 			songs = append(songs, map[string]any{"artist": fmt.Sprintf("Bulk %04d", i), "title": "Song",
 				"tempo": 120.0, "key": "A", "scale": "minor", "embeddings": map[string]any{"clap": vector(512, float64(i))}})
 		}
-		cs, errs := hooks.CheckUpload(songs, "songs.")
+		cs, errs := songdata.CheckSongs(songs, "songs.")
 		if errs != nil {
 			t.Fatal(errs)
 		}
-		if _, err := hooks.StoreContributions(app, nil, cs, ""); err != nil {
+		if _, err := contribute.New(app, nil, nil).Upload(cs, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,7 +111,7 @@ func TestExportStalledClient(t *testing.T) {
 
 	// a write while the export is stalled, then a checkpoint: the WAL can
 	// be emptied, since the export holds no snapshot while it waits
-	if _, err := hooks.StoreContributions(app, nil, mustCheck(t, "During Stall"), ""); err != nil {
+	if _, err := contribute.New(app, nil, nil).Upload(mustCheck(t, "During Stall"), ""); err != nil {
 		t.Fatal(err)
 	}
 	if busy := checkpoint(t, app, time.Second); busy != 0 {
@@ -156,9 +158,9 @@ func TestExportStalledClient(t *testing.T) {
 	}
 }
 
-func mustCheck(t testing.TB, artist string) []hooks.Contribution {
+func mustCheck(t testing.TB, artist string) []songdata.Contribution {
 	t.Helper()
-	cs, errs := hooks.CheckUpload([]map[string]any{{"artist": artist, "title": "Song", "tempo": 100.0, "key": "C", "scale": "major"}}, "songs.")
+	cs, errs := songdata.CheckSongs([]map[string]any{{"artist": artist, "title": "Song", "tempo": 100.0, "key": "C", "scale": "major"}}, "songs.")
 	if errs != nil {
 		t.Fatal(errs)
 	}

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/core"
+	"songcommons/contribute"
+	"songcommons/songdata"
 
-	"songcommons/hooks"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // A row the database refuses costs only its own line; a database that
@@ -23,13 +24,13 @@ func TestImportWhenTheDatabaseRefuses(t *testing.T) {
 {"artist":"A","title":"3","tempo":120,"key":"C","scale":"major"}
 {"artist":"A","title":"4","tempo":120,"key":"C","scale":"major"}
 `
-	refuse := func(app core.App, sim *hooks.Similarity, cs []hooks.Contribution) error {
+	refuse := func(cs []songdata.Contribution) error {
 		for _, c := range cs {
 			if c.Score.Artist == "Refused" {
 				return errors.New("constraint failed")
 			}
 		}
-		_, err := hooks.StoreContributions(app, sim, cs, "")
+		_, err := contribute.New(app, nil, nil).Upload(cs, "")
 		return err
 	}
 	var rejects strings.Builder
@@ -44,7 +45,7 @@ func TestImportWhenTheDatabaseRefuses(t *testing.T) {
 		t.Errorf("rejects: %s", rejects.String())
 	}
 
-	down := func(core.App, *hooks.Similarity, []hooks.Contribution) error { return errors.New("disk I/O error") }
+	down := func([]songdata.Contribution) error { return errors.New("disk I/O error") }
 	sum, err = Import(context.Background(), app, strings.NewReader(in), ImportOptions{Chunk: 2, store: down})
 	if err == nil || !strings.Contains(err.Error(), "from line 1 on") || !strings.Contains(err.Error(), "disk I/O error") || sum.Imported != 0 {
 		t.Errorf("a database refusing everything: %+v, %v", sum, err)

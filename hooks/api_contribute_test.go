@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/contribute"
 	"songcommons/hooks"
 )
 
@@ -64,7 +65,7 @@ func TestContribute(t *testing.T) {
 				if err != nil || r.GetString("key") != "C#" || r.GetFloat("duration") != 201.5 || r.GetString("song_key") != "both|b" {
 					t.Fatalf("score row %v %v", r, err)
 				}
-				if r.GetString("receipt") != hooks.ReceiptTag(secretA, "score", r.Id) {
+				if r.GetString("receipt") != contribute.ReceiptTag(secretA, "score", r.Id) {
 					t.Errorf("receipt tag %q", r.GetString("receipt"))
 				}
 			},
@@ -164,7 +165,7 @@ func TestReceipts(t *testing.T) {
 			t.Fatalf("tag %q is not a fresh 128-bit tag", tag)
 		}
 		tags[tag] = true
-		if tag == hooks.ReceiptTag("another-secret-for-upload-B-9876543210", row["collection"].(string), row["id"].(string)) {
+		if tag == contribute.ReceiptTag("another-secret-for-upload-B-9876543210", row["collection"].(string), row["id"].(string)) {
 			t.Fatal("a tag matches under another secret")
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/hooks"
+	"songcommons/similarity"
 )
 
 func unit(v []float64) []float64 {
@@ -182,7 +183,7 @@ func TestSimilarityWiring(t *testing.T) {
 	}
 	// restart → same answers
 	before := similar()
-	fresh := hooks.NewSimilarity()
+	fresh := similarity.New()
 	if err := fresh.Load(app); err != nil {
 		t.Fatal(err)
 	}

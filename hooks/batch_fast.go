@@ -7,6 +7,9 @@ import (
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/contribute"
+	"songcommons/songdata"
 )
 
 // bindBatchFastPath stores a legacy /api/batch upload (AudioMuse-AI's:
@@ -23,7 +26,7 @@ import (
 // a client-chosen id, unknown fields, a bad value) goes down PocketBase's
 // own path, which gives its exact errors; nothing is stored twice, since
 // the fast path stores all or nothing.
-func bindBatchFastPath(app core.App, sim *Similarity) {
+func bindBatchFastPath(app core.App, w *contribute.Writer) {
 	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
 		if e.Auth == nil || e.Auth.Collection().Name != "users" {
 			return e.Next()
@@ -33,10 +36,10 @@ func bindBatchFastPath(app core.App, sim *Similarity) {
 			return e.Next()
 		}
 		secret := e.Request.Header.Get(ReceiptHeader)
-		if secret != "" && CheckSecret(secret) != nil {
+		if secret != "" && contribute.CheckSecret(secret) != nil {
 			return e.Next() // PocketBase's path answers with the field error
 		}
-		ids, err := StoreContributions(e.App, sim, plan.contribs, secret)
+		ids, err := w.Store(plan.contribs, secret) // the batch holds the journal (bindJournal)
 		if err != nil {
 			e.App.Logger().Warn("songcommons: batch fast path failed, retrying the batch record by record", "error", err.Error())
 			return e.Next()
@@ -55,8 +58,8 @@ func bindBatchFastPath(app core.App, sim *Similarity) {
 }
 
 type fastBatch struct {
-	records  []*core.Record // one per sub-request: its canonical values, for the answer
-	contribs []Contribution // one per sub-request
+	records  []*core.Record          // one per sub-request: its canonical values, for the answer
+	contribs []songdata.Contribution // one per sub-request
 }
 
 // planFastBatch validates a batch for the fast path, or says it is not one.
@@ -70,7 +73,7 @@ func planFastBatch(e *core.BatchRequestEvent) (fastBatch, bool) {
 		if r.URL != "/api/collections/"+name+"/records" {
 			return plan, false
 		}
-		fields := recordFields(name)
+		fields := contribute.RecordFields(name)
 		coll, err := e.App.FindCachedCollectionByNameOrId(name)
 		if fields == nil || err != nil {
 			return plan, false
@@ -84,7 +87,7 @@ func planFastBatch(e *core.BatchRequestEvent) (fastBatch, bool) {
 		// vector sent as a JSON string), then its validator
 		rec := core.NewRecord(coll)
 		rec.Load(r.Body)
-		c, values, errs := checkRecord(rec)
+		c, values, errs := contribute.CheckRecord(rec)
 		if errs != nil {
 			return plan, false
 		}

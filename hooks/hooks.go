@@ -7,29 +7,31 @@ import (
 	"io/fs"
 
 	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/contribute"
+	"songcommons/similarity"
 )
 
 // Register binds every songcommons hook and route to app and returns the
 // similarity indexes it keeps. publicFS holds the web UI (pb_public); it
 // may be nil.
-func Register(app core.App, cfg Config, publicFS fs.FS) *Similarity {
-	sim := NewSimilarity()
+func Register(app core.App, cfg Config, publicFS fs.FS) *similarity.Indexes {
+	sim := similarity.New()
+	w := contribute.New(app, sim, journalOf(app))
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
 	bindContributions(app, cfg)
-	bindRowids(app)
-	bindReceipts(app)
-	bindSongs(app)
+	bindContributedRecords(app, w)
 	bindLogs(app, cfg)
 	bindRealtime(app)
 	bindSimilarity(app, cfg, sim)
 	acc := bindAccounts(app, cfg)
-	bindRoutes(app, cfg, sim, acc)
+	bindRoutes(app, cfg, sim, w, acc)
 	// after the cheap refusals and the upload slots (bindAccounts, bindRoutes),
 	// before anything that writes: its request hooks enclose every write
 	bindJournal(app)
-	bindBatchFastPath(app, sim) // after bindAccounts: consent and quota admit the batch first
+	bindBatchFastPath(app, w) // after bindAccounts: consent and quota admit the batch first
 	bindStatus(app, cfg, sim)
 	bindStats(app, cfg)
 	bindCompaction(app, &Compactor{})

@@ -13,7 +13,9 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/contribute"
 	"songcommons/hooks"
+	"songcommons/songdata"
 )
 
 // runsZ is the Wald–Wolfowitz runs test of a two-valued sequence: the
@@ -263,11 +265,11 @@ func seedLayoutSongs(t testing.TB, app core.App, n int) {
 				"tempo": 100, "key": "C", "scale": "major", "mood_vector": "rock:0.5", "energy": 0.5,
 				"embeddings": map[string]any{"musicnn": uniqueVector(200, float64(i), &serial), "clap": uniqueVector(512, float64(i)+0.5, &serial)}})
 		}
-		contribs, errs := hooks.CheckUpload(songs, "songs.")
+		contribs, errs := songdata.CheckSongs(songs, "songs.")
 		if errs != nil {
 			t.Fatal(errs)
 		}
-		if _, err := hooks.StoreContributionsInOrder(app, nil, contribs); err != nil {
+		if _, err := contribute.New(app, nil, nil).Import(contribs); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -24,9 +23,8 @@ var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
 const ShutdownGrace = 30 * time.Second
 
 // bindOperations: clear 429 answers with Retry-After, backups
-// without the request logs, graceful shutdown that finishes in-flight
-// requests, and song-level moderation (deleting a songs row deletes its
-// contributions).
+// without the request logs, and graceful shutdown that finishes in-flight
+// requests.
 func bindOperations(app core.App, cfg Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
@@ -86,28 +84,6 @@ func bindOperations(app core.App, cfg Config) {
 
 	// backups: compacted copies without the request logs (backup.go)
 	bindBackups(app)
-
-	// moderation: deleting a song (superusers, in the dashboard) deletes its
-	// contributions, through the app so the index follows
-	app.OnRecordDeleteExecute("songs").BindFunc(func(e *core.RecordEvent) error {
-		key := e.Record.GetString("song_key")
-		for _, tbl := range ContributedCollections {
-			var ids []string
-			if err := e.App.DB().Select("id").From(tbl).Where(dbx.HashExp{"song_key": key}).Column(&ids); err != nil {
-				return err
-			}
-			for _, id := range ids {
-				r, err := e.App.FindRecordById(tbl, id)
-				if err != nil {
-					return err
-				}
-				if err := e.App.Delete(r); err != nil {
-					return err
-				}
-			}
-		}
-		return e.Next()
-	})
 }
 
 // requestBody returns the request body itself, from under PocketBase's

@@ -3,6 +3,9 @@ package hooks
 import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
+
+	"songcommons/contribute"
+	"songcommons/similarity"
 )
 
 // Request body bounds of the service routes (PocketBase's record and batch
@@ -42,7 +45,7 @@ func newGates(cfg Config) gates {
 // collections, /api/batch) take their upload slot in their request hooks,
 // which run once PocketBase has read and parsed the body, whatever path
 // the route has.
-func bindRoutes(app core.App, cfg Config, sim *Similarity, acc *accounts) {
+func bindRoutes(app core.App, cfg Config, sim *similarity.Indexes, w *contribute.Writer, acc *accounts) {
 	g := newGates(cfg)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		read := &hook.Handler[*core.RequestEvent]{Id: "songcommonsReadGuard", Priority: whoPriority, Func: ReadGuard(cfg)}
@@ -50,8 +53,8 @@ func bindRoutes(app core.App, cfg Config, sim *Similarity, acc *accounts) {
 		sc.POST("/lookup", lookupHandler(sim)).Bind(read, bodyGuard(maxLookupBody), g.reads.guard())
 		sc.GET("/similar", similarGetHandler(sim)).Bind(read, g.reads.guard())
 		sc.POST("/similar", similarPostHandler(sim)).Bind(read, bodyGuard(maxSimilarBody), g.reads.guard())
-		sc.POST("/contribute", contributeHandler(sim, acc)).Bind(signedIn(), bodyGuard(maxContributeBody), g.uploads.guard())
-		sc.POST("/receipts/delete", receiptDeleteHandler).Bind(bodyGuard(maxReceiptsBody))
+		sc.POST("/contribute", contributeHandler(w, acc)).Bind(signedIn(), bodyGuard(maxContributeBody), g.uploads.guard())
+		sc.POST("/receipts/delete", receiptDeleteHandler(w)).Bind(bodyGuard(maxReceiptsBody))
 
 		se.Router.Bind(bodyDeadline(cfg.BodyTimeout))
 		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s), at most %d of each per client address; request bodies within %s (+%s per MiB)",

@@ -10,7 +10,9 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/storage"
 )
 
 // MaxLookup is how many songs one lookup may ask for.
@@ -98,7 +100,7 @@ func (r *songRow) answer() SongAnswer {
 // findSongs reads the songs rows of the given keys.
 func findSongs(app core.App, keys []string) (map[string]*songRow, error) {
 	out := make(map[string]*songRow, len(keys))
-	err := inChunks(keys, func(_ []string, args []any) error {
+	err := storage.InChunks(keys, func(_ []string, args []any) error {
 		var rows []*songRow
 		if err := app.DB().Select(strings.Split(songColumns, ", ")...).From("songs").
 			Where(dbx.In("song_key", args...)).All(&rows); err != nil {
@@ -184,7 +186,7 @@ func parseModels(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-func lookupHandler(sim *Similarity) func(e *core.RequestEvent) error {
+func lookupHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		var req lookupRequest
 		if err := readJSON(e, maxLookupBody, &req); err != nil {

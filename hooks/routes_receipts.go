@@ -1,74 +1,57 @@
 package hooks
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/contribute"
 )
 
 // MaxReceiptRows bounds one erasure request.
 const MaxReceiptRows = 5000
 
 type receiptRequest struct {
-	Secret string       `json:"secret"`
-	Rows   []ReceiptRow `json:"rows"`
+	Secret string                  `json:"secret"`
+	Rows   []contribute.ReceiptRow `json:"rows"`
 }
 
 // receiptDeleteHandler deletes the rows of a receipt whose stored tag
-// matches the secret, and nothing else; signed in or not. Deletes go
-// through the app, so the songs table and the similarity index follow.
-func receiptDeleteHandler(e *core.RequestEvent) error {
-	var req receiptRequest
-	if err := readJSON(e, maxReceiptsBody, &req); err != nil {
-		return err
-	}
-	if err := CheckSecret(req.Secret); err != nil {
-		return e.BadRequestError("Invalid request data.", fieldErr("secret", "validation_invalid_value", err.Error()))
-	}
-	if len(req.Rows) == 0 {
-		return e.BadRequestError("Invalid request data.", fieldErr("rows", "validation_required", "rows is required: the collection and id of each row of the receipt"))
-	}
-	if len(req.Rows) > MaxReceiptRows {
-		return e.BadRequestError("Invalid request data.", fieldErr("rows", "validation_too_many", fmt.Sprintf("at most %d rows per request", MaxReceiptRows)))
-	}
-	errs := validation.Errors{}
-	for i, r := range req.Rows {
-		if r.Collection != "score" && r.Collection != "embedding" {
-			errs[fmt.Sprintf("rows.%d.collection", i)] = validation.NewError("validation_invalid_value", "collection must be score or embedding")
+// matches the secret, and nothing else; signed in or not
+// (contribute.Writer.DeleteByReceipt).
+func receiptDeleteHandler(w *contribute.Writer) func(e *core.RequestEvent) error {
+	return func(e *core.RequestEvent) error {
+		var req receiptRequest
+		if err := readJSON(e, maxReceiptsBody, &req); err != nil {
+			return err
 		}
-		if r.ID == "" {
-			errs[fmt.Sprintf("rows.%d.id", i)] = validation.NewError("validation_required", "id is required")
+		if err := contribute.CheckSecret(req.Secret); err != nil {
+			return e.BadRequestError("Invalid request data.", fieldErr("secret", "validation_invalid_value", err.Error()))
 		}
-	}
-	if len(errs) > 0 {
-		return e.BadRequestError("Invalid request data.", errs)
-	}
-	deleted := 0
-	err := journalOf(e.App).Contribution(func() error {
-		return e.App.RunInTransaction(func(tx core.App) error {
-			for _, r := range req.Rows {
-				rec, err := tx.FindRecordById(r.Collection, r.ID)
-				if err != nil {
-					continue // already gone, or never existed
-				}
-				stored := rec.GetString("receipt")
-				want := ReceiptTag(req.Secret, r.Collection, r.ID)
-				if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
-					continue
-				}
-				if err := tx.Delete(rec); err != nil {
-					return err
-				}
-				deleted++
+		if len(req.Rows) == 0 {
+			return e.BadRequestError("Invalid request data.", fieldErr("rows", "validation_required", "rows is required: the collection and id of each row of the receipt"))
+		}
+		if len(req.Rows) > MaxReceiptRows {
+			return e.BadRequestError("Invalid request data.", fieldErr("rows", "validation_too_many", fmt.Sprintf("at most %d rows per request", MaxReceiptRows)))
+		}
+		errs := validation.Errors{}
+		for i, r := range req.Rows {
+			if r.Collection != "score" && r.Collection != "embedding" {
+				errs[fmt.Sprintf("rows.%d.collection", i)] = validation.NewError("validation_invalid_value", "collection must be score or embedding")
 			}
-			return nil
-		})
-	})
-	if err != nil {
-		return e.InternalServerError("Failed to delete; nothing was deleted.", err)
+			if r.ID == "" {
+				errs[fmt.Sprintf("rows.%d.id", i)] = validation.NewError("validation_required", "id is required")
+			}
+		}
+		if len(errs) > 0 {
+			return e.BadRequestError("Invalid request data.", errs)
+		}
+		deleted, err := w.DeleteByReceipt(req.Secret, req.Rows)
+		if err != nil {
+			return e.InternalServerError("Failed to delete; nothing was deleted.", err)
+		}
+		return e.JSON(http.StatusOK, map[string]any{"deleted": deleted, "unmatched": len(req.Rows) - deleted})
 	}
-	return e.JSON(http.StatusOK, map[string]any{"deleted": deleted, "unmatched": len(req.Rows) - deleted})
 }

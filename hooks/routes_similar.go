@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/similarity"
 	"songcommons/songdata"
 	"songcommons/vectors"
 )
@@ -84,7 +85,7 @@ func resolveSong(app core.App, ref string) (string, error) {
 	return "", sql.ErrNoRows
 }
 
-func similarGetHandler(sim *Similarity) func(e *core.RequestEvent) error {
+func similarGetHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		q := e.Request.URL.Query()
 		m, err := pickModel(e, q.Get("model"))
@@ -120,7 +121,7 @@ func similarGetHandler(sim *Similarity) func(e *core.RequestEvent) error {
 	}
 }
 
-func similarPostHandler(sim *Similarity) func(e *core.RequestEvent) error {
+func similarPostHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		var req similarRequest
 		if err := readJSON(e, maxSimilarBody, &req); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/similarity"
 	"songcommons/songdata"
 )
 
@@ -36,7 +37,7 @@ type statusCounts struct {
 	emb   map[string]int
 }
 
-func bindStatus(app core.App, cfg Config, sim *Similarity) {
+func bindStatus(app core.App, cfg Config, sim *similarity.Indexes) {
 	counts := &statusCounts{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/status", func(e *core.RequestEvent) error {

@@ -6,19 +6,6 @@ import (
 	"strconv"
 )
 
-// ScoreRow is one contribution's analysis as consensus needs it.
-type ScoreRow struct {
-	Artist, Title string
-	Tempo         float64
-	Key, Scale    string
-	Energy        float64 // 0 = unknown
-	MoodVector    string
-	OtherFeatures string
-	Album         string
-	Duration      float64
-	MBID, ISRC    string
-}
-
 // Agreed is a consensus number with the share of contributions that agree.
 type Agreed struct {
 	Value     float64 `json:"value"`
@@ -67,17 +54,20 @@ const MaxMoods = 10
 // majority, energy, moods and other features as means, and the most
 // common spelling of artist, title and identifiers. One implementation
 // serves every route and table that reports consensus.
-func ComputeConsensus(rows []ScoreRow) Consensus {
+func ComputeConsensus(rows []Score) Consensus {
 	c := Consensus{Contributions: len(rows)}
 	if len(rows) == 0 {
 		return c
 	}
-	// identical uploads (the same analysis sent again and again) count once
-	seen := make(map[ScoreRow]bool, len(rows))
+	// identical uploads (the same analysis sent again and again, by any
+	// tool) count once
+	seen := make(map[Score]bool, len(rows))
 	distinct := rows[:0:0]
 	for _, r := range rows {
-		if !seen[r] {
-			seen[r] = true
+		k := r
+		k.SongKey, k.Analyzer = "", ""
+		if !seen[k] {
+			seen[k] = true
 			distinct = append(distinct, r)
 		}
 	}
@@ -99,12 +89,12 @@ func ComputeConsensus(rows []ScoreRow) Consensus {
 		e := round(esum/float64(en), 4)
 		c.Energy = &e
 	}
-	c.Moods = meanLabels(rows, func(r ScoreRow) string { return r.MoodVector }, MaxMoods)
-	c.OtherFeatures = meanLabels(rows, func(r ScoreRow) string { return r.OtherFeatures }, MaxLabels)
+	c.Moods = meanLabels(rows, func(r Score) string { return r.MoodVector }, MaxMoods)
+	c.OtherFeatures = meanLabels(rows, func(r Score) string { return r.OtherFeatures }, MaxLabels)
 
-	c.Album = majority(rows, func(r ScoreRow) string { return r.Album })
-	c.MBID = majority(rows, func(r ScoreRow) string { return r.MBID })
-	c.ISRC = majority(rows, func(r ScoreRow) string { return r.ISRC })
+	c.Album = majority(rows, func(r Score) string { return r.Album })
+	c.MBID = majority(rows, func(r Score) string { return r.MBID })
+	c.ISRC = majority(rows, func(r Score) string { return r.ISRC })
 	var ds []float64
 	for _, r := range rows {
 		if r.Duration > 0 {
@@ -121,7 +111,7 @@ func ComputeConsensus(rows []ScoreRow) Consensus {
 // with at some octave (×½, ×2, ×¼, ×4), preferring then the one most
 // contributions report at its own octave, then the one closest to 120 BPM;
 // folds the agreeing tempos into its octave and takes their median.
-func consensusTempo(rows []ScoreRow) (*Agreed, int) {
+func consensusTempo(rows []Score) (*Agreed, int) {
 	var ts []float64
 	for _, r := range rows {
 		if r.Tempo > 0 {
@@ -184,7 +174,7 @@ func foldTempo(t, ref float64) (float64, bool) {
 
 // consensusKey is the majority (key, scale) pair; ties go to the pair that
 // comes first in pitch order, major before minor.
-func consensusKey(rows []ScoreRow) *AgreedKey {
+func consensusKey(rows []Score) *AgreedKey {
 	counts := map[[2]string]int{}
 	n := 0
 	for _, r := range rows {
@@ -217,7 +207,7 @@ func consensusKey(rows []ScoreRow) *AgreedKey {
 // as ParseLabels spells it: a known label as the known lists do, any other
 // as most of the contributions naming it do (ties: the spelling that sorts
 // first), so that the result does not depend on the order of the rows.
-func meanLabels(rows []ScoreRow, get func(ScoreRow) string, max int) []Label {
+func meanLabels(rows []Score, get func(Score) string, max int) []Label {
 	sum := map[string]float64{}
 	spellings := map[string]map[string]int{}
 	n := 0
@@ -256,7 +246,7 @@ func meanLabels(rows []ScoreRow, get func(ScoreRow) string, max int) []Label {
 	return out
 }
 
-func majorityPair(rows []ScoreRow) (string, string) {
+func majorityPair(rows []Score) (string, string) {
 	counts := map[[2]string]int{}
 	for _, r := range rows {
 		counts[[2]string{r.Artist, r.Title}]++
@@ -272,7 +262,7 @@ func majorityPair(rows []ScoreRow) (string, string) {
 }
 
 // majority is the most common non-empty value (ties: the smallest).
-func majority(rows []ScoreRow, get func(ScoreRow) string) string {
+func majority(rows []Score, get func(Score) string) string {
 	counts := map[string]int{}
 	for _, r := range rows {
 		if v := get(r); v != "" {

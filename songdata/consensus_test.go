@@ -27,9 +27,9 @@ func TestConsensusTempo(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
-			rows := make([]ScoreRow, len(c.tempos))
+			rows := make([]Score, len(c.tempos))
 			for j, tp := range c.tempos {
-				rows[j] = ScoreRow{Tempo: tp, Key: "A", Scale: "minor"}
+				rows[j] = Score{Tempo: tp, Key: "A", Scale: "minor"}
 			}
 			got := ComputeConsensus(rows)
 			if got.Tempo == nil || got.Tempo.Value != c.value || got.Tempo.Agreement != c.agreement ||
@@ -43,13 +43,10 @@ func TestConsensusTempo(t *testing.T) {
 
 func TestConsensusKeyAndMeans(t *testing.T) {
 	t.Parallel()
-	rows := []ScoreRow{
-		{Artist: "Daft Punk", Title: "One More Time", Tempo: 123, Key: "F#", Scale: "minor", Energy: 0.6,
-			MoodVector: "house:0.8,electronic:0.6", OtherFeatures: "danceable:0.9", MBID: "m1", Duration: 320},
-		{Artist: "Daft Punk", Title: "One More Time", Tempo: 61.5, Key: "F#", Scale: "minor", Energy: 0,
-			MoodVector: "house:0.6", OtherFeatures: "danceable:0.7,happy:0.4", MBID: "m1", Duration: 321},
-		{Artist: "DAFT PUNK", Title: "one more time", Tempo: 123.4, Key: "A", Scale: "major", Energy: 0.62,
-			MoodVector: "", OtherFeatures: "danceable:0.8", Duration: 322},
+	rows := []Score{
+		{Identity: Identity{Artist: "Daft Punk", Title: "One More Time", MBID: "m1", Duration: 320}, Tempo: 123, Key: "F#", Scale: "minor", Energy: 0.6, MoodVector: "house:0.8,electronic:0.6", OtherFeatures: "danceable:0.9"},
+		{Identity: Identity{Artist: "Daft Punk", Title: "One More Time", MBID: "m1", Duration: 321}, Tempo: 61.5, Key: "F#", Scale: "minor", Energy: 0, MoodVector: "house:0.6", OtherFeatures: "danceable:0.7,happy:0.4"},
+		{Identity: Identity{Artist: "DAFT PUNK", Title: "one more time", Duration: 322}, Tempo: 123.4, Key: "A", Scale: "major", Energy: 0.62, MoodVector: "", OtherFeatures: "danceable:0.8"},
 	}
 	c := ComputeConsensus(rows)
 	if c.Contributions != 3 || c.Artist != "Daft Punk" || c.Title != "One More Time" {
@@ -76,7 +73,7 @@ func TestConsensusKeyAndMeans(t *testing.T) {
 	}
 
 	// a tie between two keys is broken the same way every time
-	tie := []ScoreRow{{Key: "A", Scale: "minor"}, {Key: "C", Scale: "major"}}
+	tie := []Score{{Key: "A", Scale: "minor"}, {Key: "C", Scale: "major"}}
 	for range 20 {
 		if k := ComputeConsensus(tie).Key; k.Value != "C" || k.Scale != "major" || k.Agreement != 0.5 {
 			t.Fatalf("tie %+v", k)
@@ -92,19 +89,19 @@ func TestConsensusKeyAndMeans(t *testing.T) {
 // order does not matter.
 func TestConsensusLabelSpelling(t *testing.T) {
 	t.Parallel()
-	rows := []ScoreRow{
-		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "hip-hop:0.9,chill vibes:0.3"},
-		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "Hip-Hop:0.5,Chill Vibes:0.6"},
-		{Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "HIP-HOP:0.4,Chill Vibes:0.3"},
+	rows := []Score{
+		{Identity: Identity{Artist: "A", Title: "T"}, Tempo: 100, Key: "C", Scale: "major", MoodVector: "hip-hop:0.9,chill vibes:0.3"},
+		{Identity: Identity{Artist: "A", Title: "T"}, Tempo: 100, Key: "C", Scale: "major", MoodVector: "Hip-Hop:0.5,Chill Vibes:0.6"},
+		{Identity: Identity{Artist: "A", Title: "T"}, Tempo: 100, Key: "C", Scale: "major", MoodVector: "HIP-HOP:0.4,Chill Vibes:0.3"},
 	}
 	for i := range rows {
-		rotated := append(append([]ScoreRow(nil), rows[i:]...), rows[:i]...)
+		rotated := append(append([]Score(nil), rows[i:]...), rows[:i]...)
 		if got := FormatLabels(ComputeConsensus(rotated).Moods); got != "Hip-Hop:0.6,Chill Vibes:0.4" {
 			t.Errorf("rows from %d: moods %q", i, got)
 		}
 	}
 	// a tie between two spellings: the one that sorts first
-	tie := []ScoreRow{rows[0], {Artist: "A", Title: "T", Tempo: 100, Key: "C", Scale: "major", MoodVector: "Chill Vibes:0.5"}}
+	tie := []Score{rows[0], {Identity: Identity{Artist: "A", Title: "T"}, Tempo: 100, Key: "C", Scale: "major", MoodVector: "Chill Vibes:0.5"}}
 	if got := FormatLabels(ComputeConsensus(tie).Moods); got != "Hip-Hop:0.45,Chill Vibes:0.4" {
 		t.Errorf("tie: moods %q", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,58 +15,123 @@ import (
 	"songcommons/vectors"
 )
 
-// Identity is what identifies the song of a contribution.
+// Identity is what identifies the song of a contribution: the fields of
+// IdentityPart, and the song key computed from artist and title.
 type Identity struct {
-	Artist   string
-	Title    string
-	SongKey  string
-	Album    string
-	Duration float64 // seconds; 0 = unknown
-	MBID     string
-	ISRC     string
-	Analyzer string
+	Artist   string  `db:"artist"`
+	Title    string  `db:"title"`
+	SongKey  string  `db:"song_key"`
+	Album    string  `db:"album"`
+	Duration float64 `db:"duration"` // seconds; 0 = unknown
+	MBID     string  `db:"mbid"`
+	ISRC     string  `db:"isrc"`
+	Analyzer string  `db:"analyzer"`
 }
 
 // Score is one validated, canonical analysis ("score" row).
 type Score struct {
 	Identity
-	Tempo         float64
-	Key           string
-	Scale         string
-	MoodVector    string
-	Energy        float64
-	OtherFeatures string
+	Tempo         float64 `db:"tempo"`
+	Key           string  `db:"key"`
+	Scale         string  `db:"scale"`
+	MoodVector    string  `db:"mood_vector"`
+	Energy        float64 `db:"energy"` // 0 = unknown
+	OtherFeatures string  `db:"other_features"`
 }
 
 // Embedding is one validated, canonical vector ("embedding" row). Vectors
 // are float32, as every model produces them.
 type Embedding struct {
 	Identity
-	Model  string
+	Model  string `db:"model"`
 	Vector []float32
 }
 
-// Values returns the column values of the score row.
+// Contribution is one validated song of an upload: its analysis and/or
+// its embeddings.
+type Contribution struct {
+	Score      *Score
+	Embeddings []*Embedding
+}
+
+// Ref points at the value of the named identity field: a *string, or a
+// *float64 for a Number field; nil for any other name.
+func (id *Identity) Ref(name string) any {
+	switch name {
+	case "artist":
+		return &id.Artist
+	case "title":
+		return &id.Title
+	case "album":
+		return &id.Album
+	case "duration":
+		return &id.Duration
+	case "mbid":
+		return &id.MBID
+	case "isrc":
+		return &id.ISRC
+	case "analyzer":
+		return &id.Analyzer
+	}
+	return nil
+}
+
+// Ref points at the value of the named score field (ScoreFields): a
+// *string, or a *float64 for a Number field; nil for any other name.
+func (s *Score) Ref(name string) any {
+	switch name {
+	case "tempo":
+		return &s.Tempo
+	case "key":
+		return &s.Key
+	case "scale":
+		return &s.Scale
+	case "mood_vector":
+		return &s.MoodVector
+	case "energy":
+		return &s.Energy
+	case "other_features":
+		return &s.OtherFeatures
+	}
+	return s.Identity.Ref(name)
+}
+
+// Values returns the column values of the score row: its ScoreFields and
+// its song key.
 func (s *Score) Values() map[string]any {
-	m := s.Identity.values()
-	m["tempo"] = s.Tempo
-	m["key"] = s.Key
-	m["scale"] = s.Scale
-	m["mood_vector"] = s.MoodVector
-	m["energy"] = s.Energy
-	m["other_features"] = s.OtherFeatures
+	m := make(map[string]any, len(scoreFields)+1)
+	m["song_key"] = s.SongKey
+	for _, f := range scoreFields {
+		m[f.Name] = valueOf(s.Ref(f.Name))
+	}
 	return m
 }
 
-// Values returns the column values of the embedding row: the vector as a
-// JSON array of float32 values in their shortest exact decimal form
-// ("embedding", the API's field). The song's consensus vector per model is
-// kept apart, as a float32 BLOB, in song_vectors (hooks/songs.go).
+// Values returns the column values of the embedding row: its identity,
+// its song key, its model and the vector as a JSON array of float32
+// values in their shortest exact decimal form ("embedding", the API's
+// field). The song's consensus vector per model is kept apart, as a
+// float32 BLOB, in song_vectors.
 func (e *Embedding) Values() map[string]any {
-	m := e.Identity.values()
+	m := make(map[string]any, len(identityFields)+3)
+	m["song_key"] = e.SongKey
+	for _, f := range identityFields {
+		m[f.Name] = valueOf(e.Identity.Ref(f.Name))
+	}
 	m["model"] = e.Model
 	m["embedding"] = json.RawMessage(VectorJSON(e.Vector))
 	return m
+}
+
+// valueOf reads what a Ref points at.
+func valueOf(ref any) any {
+	switch p := ref.(type) {
+	case *string:
+		return *p
+	case *float64:
+		return *p
+	}
+	panic(fmt.Sprintf("songdata: no value behind %T", ref))
 }
 
 // VectorJSON writes a float32 vector as a JSON array, each value in the
@@ -94,19 +160,6 @@ func DecodeVec(s string, dst []float32) ([]float32, error) {
 		return nil, err
 	}
 	return vectors.DecodeBlob(raw, dst)
-}
-
-func (id *Identity) values() map[string]any {
-	return map[string]any{
-		"artist":   id.Artist,
-		"title":    id.Title,
-		"song_key": id.SongKey,
-		"album":    id.Album,
-		"duration": id.Duration,
-		"mbid":     id.MBID,
-		"isrc":     id.ISRC,
-		"analyzer": id.Analyzer,
-	}
 }
 
 // Error codes used in field errors.
@@ -153,8 +206,10 @@ func (c *checker) present(field string) bool {
 	return ok && v != nil
 }
 
-// text reads a text field. required: empty after trimming is an error.
-func (c *checker) text(field string, max int, required bool) string {
+// text reads a text field within its schema's limits: a required field
+// empty after trimming is an error.
+func (c *checker) text(f Field) string {
+	field, max, required := f.Name, int(f.Max), f.Required
 	v, ok := c.in[field]
 	if !ok || v == nil {
 		if required {
@@ -202,26 +257,26 @@ func (c *checker) number(field string) (float64, bool) {
 
 func (c *checker) identity() Identity {
 	var id Identity
-	id.Artist = c.text("artist", MaxTextLen, true)
-	id.Title = c.text("title", MaxTextLen, true)
-	id.Album = c.text("album", MaxTextLen, false)
-	id.Analyzer = c.text("analyzer", MaxAnalyzerLen, false)
+	id.Artist = c.text(field("artist"))
+	id.Title = c.text(field("title"))
+	id.Album = c.text(field("album"))
+	id.Analyzer = c.text(field("analyzer"))
 
 	if d, ok := c.number("duration"); ok && d != 0 {
-		if d < 0 || d > MaxDuration {
+		if !field("duration").InRange(d) {
 			c.fail("duration", CodeOutOfRange, "duration must be a number of seconds between 0 and %g", MaxDuration)
 		} else {
 			id.Duration = d
 		}
 	}
-	if m := strings.ToLower(c.text("mbid", 64, false)); m != "" {
+	if m := strings.ToLower(c.text(field("mbid"))); m != "" {
 		if !mbidPattern.MatchString(m) {
 			c.fail("mbid", CodeInvalid, "mbid must be a MusicBrainz recording id (a UUID such as 5b11f4ce-a62d-471e-81fc-a69a8278c7da)")
 		} else {
 			id.MBID = m
 		}
 	}
-	if s := c.text("isrc", 32, false); s != "" {
+	if s := c.text(field("isrc")); s != "" {
 		s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
 		if !isrcPattern.MatchString(s) {
 			c.fail("isrc", CodeInvalid, "isrc must be an ISRC of 12 characters such as USRC17607839")
@@ -235,8 +290,9 @@ func (c *checker) identity() Identity {
 	return id
 }
 
-func (c *checker) labels(field string) string {
-	s := c.text(field, 64*(MaxLabelLen+24), false)
+func (c *checker) labels(f Field) string {
+	field := f.Name
+	s := c.text(f)
 	if s == "" {
 		return ""
 	}
@@ -258,20 +314,20 @@ func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
 	if t, ok := c.number("tempo"); !ok && !c.hasErr("tempo") {
 		c.fail("tempo", CodeRequired, "tempo is required: beats per minute, greater than 0 and at most %g", MaxTempo)
 	} else if ok {
-		if t <= 0 || t > MaxTempo {
+		if !field("tempo").InRange(t) {
 			c.fail("tempo", CodeOutOfRange, "tempo must be greater than 0 and at most %g beats per minute", MaxTempo)
 		}
 		s.Tempo = t
 	}
 
-	if k := c.text("key", 16, true); k != "" {
+	if k := c.text(field("key")); k != "" {
 		nk, err := NormalizeKey(k)
 		if err != nil {
 			c.fail("key", CodeKey, "%s", err.Error())
 		}
 		s.Key = nk
 	}
-	if sc := c.text("scale", 16, true); sc != "" {
+	if sc := c.text(field("scale")); sc != "" {
 		ns, err := NormalizeScale(sc)
 		if err != nil {
 			c.fail("scale", CodeScale, "%s", err.Error())
@@ -281,14 +337,14 @@ func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
 
 	// energy is optional: older AudioMuse-AI rows send null (stored as 0 = unknown)
 	if e, ok := c.number("energy"); ok {
-		if e < 0 || e > MaxEnergy {
+		if !field("energy").InRange(e) {
 			c.fail("energy", CodeOutOfRange, "energy must be between 0 and %g", MaxEnergy)
 		}
 		s.Energy = e
 	}
 
-	s.MoodVector = c.labels("mood_vector")
-	s.OtherFeatures = c.labels("other_features")
+	s.MoodVector = c.labels(field("mood_vector"))
+	s.OtherFeatures = c.labels(field("other_features"))
 
 	if len(c.errs) > 0 {
 		return nil, c.errs
@@ -302,7 +358,7 @@ func CheckEmbedding(in map[string]any, prefix string) (*Embedding, validation.Er
 	c := &checker{in: in, prefix: prefix}
 	e := &Embedding{Identity: c.identity()}
 
-	modelName := c.text("model", 64, false)
+	modelName := c.text(field("model"))
 	vec, err := ParseVector(in["embedding"])
 	if err == nil && len(vec) == 0 {
 		vec, err = nil, fmt.Errorf("embedding is required")
@@ -381,3 +437,92 @@ func knownDim(n int) bool {
 	}
 	return false
 }
+
+// CheckSongs validates the songs of an upload (a /contribute body, an
+// import batch), each a /contribute song: its identity fields, its
+// analysis fields and/or "embeddings":{model:vector}, with the rules of
+// every write path. Error keys are prefix+"N.field" (and
+// prefix+"N.embeddings.MODEL" for vectors).
+func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validation.Errors) {
+	errs := validation.Errors{}
+	out := make([]Contribution, len(songs))
+	for i, s := range songs {
+		p := fmt.Sprintf("%s%d.", prefix, i)
+		for k := range s {
+			if !songKeys[k] {
+				errs[p+k] = validation.NewError("validation_unknown_field",
+					fmt.Sprintf("unknown field %q (expected %s, or embeddings)", k, songKeyList))
+			}
+		}
+		hasScore := false
+		for _, f := range analysisFields {
+			if v, ok := s[f.Name]; ok && v != nil {
+				hasScore = true
+			}
+		}
+		var embs map[string]any
+		if raw, ok := s["embeddings"]; ok && raw != nil {
+			m, isMap := raw.(map[string]any)
+			if !isMap {
+				errs[p+"embeddings"] = validation.NewError("validation_invalid_type", `embeddings must be an object such as {"musicnn":[…200 numbers…]}`)
+			} else {
+				embs = m
+			}
+		}
+		if !hasScore && len(embs) == 0 {
+			if _, bad := errs[p+"embeddings"]; !bad {
+				errs[p+"tempo"] = validation.NewError("validation_required", "each song needs its analysis (tempo, key, scale…) and/or embeddings")
+			}
+			continue
+		}
+		if hasScore {
+			sc, e := CheckScore(s, p)
+			for k, v := range e {
+				errs[k] = v
+			}
+			out[i].Score = sc
+		}
+		models := make([]string, 0, len(embs))
+		for m := range embs {
+			models = append(models, m)
+		}
+		sort.Strings(models)
+		for _, m := range models {
+			in := map[string]any{"model": m, "embedding": embs[m]}
+			for _, f := range identityFields {
+				if v, ok := s[f.Name]; ok {
+					in[f.Name] = v
+				}
+			}
+			emb, e := CheckEmbedding(in, p)
+			for k, v := range e {
+				switch strings.TrimPrefix(k, p) {
+				case "embedding", "model":
+					errs[p+"embeddings."+m] = v
+				default:
+					if !hasScore { // identity errors are reported once
+						errs[k] = v
+					}
+				}
+			}
+			if emb != nil {
+				out[i].Embeddings = append(out[i].Embeddings, emb)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// songKeys are the keys of a /contribute song: the identity and analysis
+// fields, and "embeddings"; songKeyList names the fields.
+var songKeys, songKeyList = func() (map[string]bool, string) {
+	keys := map[string]bool{"embeddings": true}
+	names := append(Names(identityFields), Names(analysisFields)...)
+	for _, n := range names {
+		keys[n] = true
+	}
+	return keys, strings.Join(names, ", ")
+}()

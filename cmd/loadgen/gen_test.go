@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"songcommons/hooks"
+	"songcommons/songdata"
 )
 
 // The synthetic songs must have distinct song keys (the benchmarks count
@@ -37,7 +37,7 @@ func TestSongsValid(t *testing.T) {
 	for i := range uint64(2000) {
 		raw = append(raw, MakeSong(i, int(i%3)).Map([]string{"musicnn", "clap"}))
 	}
-	if _, errs := hooks.CheckUpload(raw, "songs."); errs != nil {
+	if _, errs := songdata.CheckSongs(raw, "songs."); errs != nil {
 		t.Fatal(errs)
 	}
 }

@@ -16,13 +16,16 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/contribute"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
+	"songcommons/similarity"
+	"songcommons/songdata"
 )
 
 // openApp opens (creating if needed) a pb_data dir offline, with the
 // service's pragmas, migrations applied and the songcommons hooks bound.
-func openApp(dir string, cfgEdit func(*hooks.Config)) (*core.BaseApp, *hooks.Similarity, error) {
+func openApp(dir string, cfgEdit func(*hooks.Config)) (*core.BaseApp, *similarity.Indexes, error) {
 	return openAppWith(dir, cfgEdit, hooks.DBConnect)
 }
 
@@ -47,7 +50,7 @@ func connectWithExtra(extra string) core.DBConnectFunc {
 	}
 }
 
-func openAppWith(dir string, cfgEdit func(*hooks.Config), connect core.DBConnectFunc) (*core.BaseApp, *hooks.Similarity, error) {
+func openAppWith(dir string, cfgEdit func(*hooks.Config), connect core.DBConnectFunc) (*core.BaseApp, *similarity.Indexes, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -118,7 +121,7 @@ func cmdSeed(args []string) error {
 	offset := fs.Uint64("offset", 0, "index of the first song (to extend a seeded dir)")
 	models := fs.String("models", "musicnn", "comma-separated embedding models per song ('' = none)")
 	cps := fs.Int("contribs-per-song", 1, "contributions per song")
-	chunk := fs.Int("chunk", 500, "contributions per StoreContributions call (one transaction)")
+	chunk := fs.Int("chunk", 500, "contributions per upload (one transaction)")
 	every := fs.Int("progress", 50_000, "print a progress line every N songs")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the whole seed here")
 	extra := fs.String("extra-pragmas", "", "EXPERIMENT: pragmas applied after the service's (e.g. \"synchronous(NORMAL),cache_size(-512000)\")")
@@ -159,14 +162,14 @@ func cmdSeed(args []string) error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
-	// producers: generate + validate (CheckUpload) chunks in parallel;
+	// producers: generate + validate (songdata.CheckSongs) chunks in parallel;
 	// the consumer stores them one transaction at a time (SQLite has one writer)
 	type job struct {
 		first uint64
 		songs int
 	}
 	type batch struct {
-		c     []hooks.Contribution
+		c     []songdata.Contribution
 		songs int
 		check time.Duration
 	}
@@ -194,7 +197,7 @@ func cmdSeed(args []string) error {
 					}
 				}
 				t := time.Now()
-				cs, errs := hooks.CheckUpload(raw, "songs.")
+				cs, errs := songdata.CheckSongs(raw, "songs.")
 				if errs != nil {
 					errOnce.Do(func() { genErr = fmt.Errorf("generated songs rejected: %v", errs) })
 					continue
@@ -212,9 +215,10 @@ func cmdSeed(args []string) error {
 	cpu0, wait0 := selfCPU(), runqueueWait()
 	lastCPU, lastWait := cpu0, wait0
 	fmt.Printf("seeding %d songs (%d contribution(s) each, models %v) into %s, %d per transaction\n", *n, *cps, mdls, *dir, *chunk)
+	w := contribute.New(app, nil, nil) // offline: no index to keep, no journal
 	for b := range out {
 		t := time.Now()
-		if _, err := hooks.StoreContributions(app, nil, b.c, ""); err != nil {
+		if _, err := w.Upload(b.c, ""); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
 		d := time.Since(t)
@@ -236,10 +240,10 @@ func cmdSeed(args []string) error {
 		return genErr
 	}
 	wall := time.Since(start)
-	fmt.Printf("seeded %d songs in %s: %.0f songs/s wall, %.0f songs/s in StoreContributions (%s), CheckUpload %s CPU\n",
+	fmt.Printf("seeded %d songs in %s: %.0f songs/s wall, %.0f songs/s in the write path (%s), validation %s CPU\n",
 		done, wall.Round(time.Millisecond), float64(done)/wall.Seconds(), float64(done)/storeTime.Seconds(),
 		storeTime.Round(time.Millisecond), checkTime.Round(time.Millisecond))
-	fmt.Printf("process CPU %.2f ms/song (all goroutines: generation, CheckUpload, StoreContributions); run-queue wait %.0f%% of wall\n",
+	fmt.Printf("process CPU %.2f ms/song (all goroutines: generation, validation, storing); run-queue wait %.0f%% of wall\n",
 		ms(selfCPU()-cpu0)/float64(max(done, 1)), 100*(runqueueWait()-wait0).Seconds()/wall.Seconds())
 	fmt.Printf("data.db %s, data.db-wal %s\n", fileSize(filepath.Join(*dir, "data.db")), fileSize(filepath.Join(*dir, "data.db-wal")))
 	fmt.Printf("TOKEN=%s\n", tok)

@@ -1,4 +1,4 @@
-package hooks
+package contribute
 
 import (
 	"crypto/rand"
@@ -9,18 +9,12 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 )
 
-// bindRowids gives every contributed row a random SQLite rowid right after
-// its insert, in the same transaction. SQLite would otherwise number rows in
-// insertion order, so the rows of one upload would sit together in the
-// table and line up with an account's activity.
-func bindRowids(app core.App) {
-	app.OnRecordCreateExecute(ContributedCollections...).BindFunc(func(e *core.RecordEvent) error {
-		if err := e.Next(); err != nil {
-			return err
-		}
-		return RandomizeRowid(e.App, e.Record.Collection().Name, e.Record.Id)
-	})
-}
+// Contributed rows take random SQLite rowids, on every path: SQLite would
+// otherwise number rows in insertion order, so the rows of one upload
+// would sit together in the table and line up with an account's activity.
+// The bulk paths insert each row at a random rowid; a row saved through
+// PocketBase's record pipeline is moved to one right after its insert, in
+// the same transaction (PlaceRecord).
 
 // RandomRowid returns a uniformly random positive 63-bit rowid.
 func RandomRowid() int64 {
@@ -31,8 +25,13 @@ func RandomRowid() int64 {
 	return int64(binary.LittleEndian.Uint64(b[:])>>1) | 1
 }
 
-// RandomizeRowid moves the row with the given id to a random rowid.
-func RandomizeRowid(app core.App, table, id string) error {
+// PlaceRecord moves a contributed record, just inserted, to a random rowid.
+func PlaceRecord(app core.App, r *core.Record) error {
+	return randomizeRowid(app, r.Collection().Name, r.Id)
+}
+
+// randomizeRowid moves the row with the given id to a random rowid.
+func randomizeRowid(app core.App, table, id string) error {
 	var err error
 	for range 4 { // a collision is ~n/2^63: retry, never expected in practice
 		_, err = app.DB().NewQuery("UPDATE {{" + table + "}} SET rowid = {:r} WHERE [[id]] = {:id}").

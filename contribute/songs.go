@@ -1,4 +1,4 @@
-package hooks
+package contribute
 
 import (
 	"encoding/json"
@@ -13,56 +13,8 @@ import (
 	"songcommons/vectors"
 )
 
-// bindSongs keeps the "songs" table (one consensus row per song) in step
-// with every create, update and delete of a contribution, inside the same
-// transaction.
-func bindSongs(app core.App) {
-	refresh := func(e *core.RecordEvent) error {
-		if err := e.Next(); err != nil {
-			return err
-		}
-		keys := []string{e.Record.GetString("song_key")}
-		if o := e.Record.Original(); o != nil && o.GetString("song_key") != keys[0] {
-			keys = append(keys, o.GetString("song_key"))
-		}
-		for _, k := range keys {
-			if k == "" {
-				continue
-			}
-			if err := RefreshSong(e.App, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	app.OnRecordCreateExecute(ContributedCollections...).BindFunc(refresh)
-	app.OnRecordUpdateExecute(ContributedCollections...).BindFunc(refresh)
-	app.OnRecordDeleteExecute(ContributedCollections...).BindFunc(refresh)
-}
-
-// scoreRowColumns are the score columns consensus reads.
-const scoreRowColumns = "artist, title, tempo, key, scale, energy, mood_vector, other_features, album, duration, mbid, isrc"
-
-type scoreRowDB struct {
-	Artist        string  `db:"artist"`
-	Title         string  `db:"title"`
-	Tempo         float64 `db:"tempo"`
-	Key           string  `db:"key"`
-	Scale         string  `db:"scale"`
-	Energy        float64 `db:"energy"`
-	MoodVector    string  `db:"mood_vector"`
-	OtherFeatures string  `db:"other_features"`
-	Album         string  `db:"album"`
-	Duration      float64 `db:"duration"`
-	MBID          string  `db:"mbid"`
-	ISRC          string  `db:"isrc"`
-}
-
-func (r scoreRowDB) row() songdata.ScoreRow {
-	return songdata.ScoreRow{Artist: r.Artist, Title: r.Title, Tempo: r.Tempo, Key: r.Key, Scale: r.Scale,
-		Energy: r.Energy, MoodVector: r.MoodVector, OtherFeatures: r.OtherFeatures, Album: r.Album,
-		Duration: r.Duration, MBID: r.MBID, ISRC: r.ISRC}
-}
+// scoreColumns are the columns of a score row as songdata.Score reads them.
+var scoreColumns = "song_key, " + songdata.Columns(songdata.ScoreFields())
 
 // RefreshSong recomputes the songs row and the song_vectors rows of one
 // song key from its contributions: updated, created (random id and rowid)
@@ -80,7 +32,7 @@ func RefreshSong(app core.App, songKey string) error {
 // songInput is what a song's consensus is computed from: its score rows
 // and, per model, its embedding rows.
 type songInput struct {
-	scores []songdata.ScoreRow
+	scores []songdata.Score
 	embs   map[string][]songEmb
 }
 
@@ -99,14 +51,9 @@ func (in *songInput) addEmbedding(model string, e songEmb) {
 // readSong reads every contribution of a song.
 func readSong(db dbx.Builder, songKey string) (songInput, error) {
 	var in songInput
-	var rows []scoreRowDB
-	if err := db.NewQuery("SELECT " + scoreRowColumns + " FROM score WHERE song_key = {:k}").
-		Bind(dbx.Params{"k": songKey}).All(&rows); err != nil {
+	if err := db.NewQuery("SELECT " + scoreColumns + " FROM score WHERE song_key = {:k}").
+		Bind(dbx.Params{"k": songKey}).All(&in.scores); err != nil {
 		return in, fmt.Errorf("songs: reading contributions: %w", err)
-	}
-	in.scores = make([]songdata.ScoreRow, len(rows))
-	for i, r := range rows {
-		in.scores[i] = r.row()
 	}
 	var embs []struct {
 		Model     string `db:"model"`

@@ -1,0 +1,251 @@
+// Package contribute stores contributions: it is the one write path of
+// the service. PocketBase's record routes and /api/batch (through the
+// record hooks and the batch fast path), /api/songcommons/contribute and
+// the import command all reach the score and embedding tables through it,
+// so that each privacy step is written once: the validator's hand-off
+// (songdata), server-chosen random ids, random rowids, the rows of one
+// upload written in a random order, receipt tags, the songs table's
+// consensus and the similarity indexes kept in step, and uploads run under
+// the journal discipline (no copy of the files orders account events
+// against uploads).
+package contribute
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/similarity"
+	"songcommons/songdata"
+	"songcommons/storage"
+)
+
+// Journal is the discipline contribution writes run under: the WAL is
+// emptied before a contribution write is acknowledged, and account
+// writes never run at the same time.
+type Journal interface {
+	Contribution(fn func() error) error
+}
+
+// Writer stores contributions in one app.
+type Writer struct {
+	app     core.App
+	index   *similarity.Indexes // nil: no index to keep in step (offline)
+	journal Journal             // nil: writes run as they are (offline)
+}
+
+// New returns the write path of app: index (may be nil) is kept in step
+// with the stored embeddings, and uploads run under journal (may be nil
+// for an offline process that no request writes to).
+func New(app core.App, index *similarity.Indexes, journal Journal) *Writer {
+	return &Writer{app: app, index: index, journal: journal}
+}
+
+// StoredIDs are the row ids an upload created, in request order.
+type StoredIDs struct {
+	Score     []string        `json:"score"`
+	Embedding []string        `json:"embedding"`
+	Songs     []StoredSongIDs `json:"songs"`
+}
+
+// StoredSongIDs are the row ids of one song of the upload.
+type StoredSongIDs struct {
+	Score     string            `json:"score,omitempty"`
+	Embedding map[string]string `json:"embedding,omitempty"`
+}
+
+// Upload stores a contributor's validated contributions in one
+// transaction, all or nothing, under the journal's Contribution
+// discipline: rows get random ids and random rowids, are inserted in a
+// random order (so the file layout does not follow the request), carry a
+// receipt tag when a secret is given, and the songs and song_vectors rows
+// follow; after the commit, the similarity index follows. Statements are
+// prepared once per transaction, one query finds which songs exist, and
+// the consensus of a song new to the database is computed from the upload
+// itself instead of being read back.
+func (w *Writer) Upload(songs []songdata.Contribution, secret string) (StoredIDs, error) {
+	var ids StoredIDs
+	err := w.underJournal(func() (err error) {
+		ids, err = w.store(songs, secret, false)
+		return err
+	})
+	return ids, err
+}
+
+// underJournal runs fn, a write of contributed rows, under the journal's
+// Contribution discipline (as it is, without a journal).
+func (w *Writer) underJournal(fn func() error) error {
+	if w.journal == nil {
+		return fn()
+	}
+	return w.journal.Contribution(fn)
+}
+
+// Store is Upload for a caller that runs under the journal's
+// Contribution discipline already (a batch request, which the journal's
+// request hook encloses; the journal is not re-entrant).
+func (w *Writer) Store(songs []songdata.Contribution, secret string) (StoredIDs, error) {
+	return w.store(songs, secret, false)
+}
+
+// Import stores an operator's bulk import of a dump: like Upload, but the
+// rows are written in input order with SQLite's next rowids instead of in
+// a random order with random rowids, and without the journal (an offline
+// process). A dump is ordered by song key (content, never by upload or
+// account), so its order is public; written in that order, every b-tree
+// keyed by song key or rowid grows at its end, which makes a large import
+// several times faster. Contributions from users never take this path.
+func (w *Writer) Import(songs []songdata.Contribution) (StoredIDs, error) {
+	return w.store(songs, "", true)
+}
+
+type pendingRow struct {
+	table  string
+	params dbx.Params
+}
+
+func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder bool) (StoredIDs, error) {
+	app := w.app
+	ids := StoredIDs{Score: []string{}, Embedding: []string{}, Songs: make([]StoredSongIDs, len(songs))}
+	var rows []pendingRow
+	inputs := map[string]*songInput{}
+	var keys []string
+	input := func(k string) *songInput {
+		in := inputs[k]
+		if in == nil {
+			in = &songInput{}
+			inputs[k] = in
+			keys = append(keys, k)
+		}
+		return in
+	}
+	vecKeys := map[string][]string{}
+	for i, c := range songs {
+		if s := c.Score; s != nil {
+			id := core.GenerateDefaultRandomId()
+			p := dbx.Params(s.Values())
+			p["id"] = id
+			rows = append(rows, pendingRow{songdata.ScoreCollection, p})
+			ids.Score = append(ids.Score, id)
+			ids.Songs[i].Score = id
+			in := input(s.SongKey)
+			in.scores = append(in.scores, *s)
+		}
+		for _, e := range c.Embeddings {
+			id := core.GenerateDefaultRandomId()
+			p := dbx.Params(e.Values())
+			p["id"] = id
+			p["embedding"] = string(p["embedding"].(json.RawMessage))
+			rows = append(rows, pendingRow{songdata.EmbeddingCollection, p})
+			ids.Embedding = append(ids.Embedding, id)
+			if ids.Songs[i].Embedding == nil {
+				ids.Songs[i].Embedding = map[string]string{}
+			}
+			ids.Songs[i].Embedding[e.Model] = id
+			input(e.SongKey).addEmbedding(e.Model, songEmb{e.Artist, e.Title, e.Vector})
+			vecKeys[e.Model] = append(vecKeys[e.Model], e.SongKey)
+		}
+	}
+	if !inOrder {
+		storage.Shuffle(rows)
+	}
+	for _, r := range rows {
+		if !inOrder {
+			r.params["rowid"] = RandomRowid()
+		}
+		r.params["receipt"] = ""
+		if secret != "" {
+			r.params["receipt"] = ReceiptTag(secret, r.table, r.params["id"].(string))
+		}
+	}
+	err := app.RunInTransaction(func(tx core.App) error {
+		existing, err := existingSongs(tx.DB(), keys)
+		if err != nil {
+			return err
+		}
+		ins := map[string]*dbx.Query{}
+		defer func() {
+			for _, q := range ins {
+				q.Close()
+			}
+		}()
+		for _, r := range rows {
+			q := ins[r.table]
+			if q == nil {
+				q = tx.DB().NewQuery(insertSQL(r.table, r.params)).Prepare()
+				ins[r.table] = q
+			}
+			if _, err := q.Bind(r.params).Execute(); err != nil {
+				return fmt.Errorf("storing a %s row: %w", r.table, err)
+			}
+		}
+		sw := newSongWriter(tx.DB(), true)
+		sw.seqRowids = inOrder
+		defer sw.close()
+		for _, k := range keys {
+			in := *inputs[k]
+			if existing[k] {
+				if in, err = readSong(tx.DB(), k); err != nil {
+					return err
+				}
+			}
+			if err := sw.write(k, in, existing[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return StoredIDs{}, err
+	}
+	w.refreshIndex(app, vecKeys)
+	return ids, nil
+}
+
+// refreshIndex sets the index's vectors of the given songs per model from
+// the committed song_vectors rows; a failure is logged (the index catches
+// up at the next change of the song, or at the next start).
+func (w *Writer) refreshIndex(app core.App, keys map[string][]string) {
+	if w.index == nil || len(keys) == 0 {
+		return
+	}
+	if err := w.index.RefreshKeys(app, keys); err != nil {
+		app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
+	}
+}
+
+// insertSQL is the INSERT of a row with the given columns, in a fixed
+// order so that one prepared statement serves every row of a table.
+func insertSQL(table string, p dbx.Params) string {
+	cols := make([]string, 0, len(p))
+	for c := range p {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	names := make([]string, len(cols))
+	vals := make([]string, len(cols))
+	for i, c := range cols {
+		names[i], vals[i] = "[["+c+"]]", "{:"+c+"}"
+	}
+	return "INSERT INTO {{" + table + "}} (" + strings.Join(names, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")"
+}
+
+// existingSongs returns which of the song keys have a songs row.
+func existingSongs(db dbx.Builder, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := storage.InChunks(keys, func(_ []string, args []any) error {
+		var found []string
+		if err := db.Select("song_key").From("songs").Where(dbx.In("song_key", args...)).Column(&found); err != nil {
+			return fmt.Errorf("songs: finding existing songs: %w", err)
+		}
+		for _, k := range found {
+			out[k] = true
+		}
+		return nil
+	})
+	return out, err
+}

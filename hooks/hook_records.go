@@ -1,0 +1,85 @@
+package hooks
+
+import (
+	validation "github.com/pocketbase/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/contribute"
+)
+
+// ReceiptHeader carries the receipt secret on record and batch creates of
+// contributed rows (contribute.ReceiptTag).
+const ReceiptHeader = "X-Songcommons-Receipt"
+
+// bindContributedRecords puts every contributed record that goes through
+// PocketBase's record pipeline (record API, /api/batch, dashboard,
+// deletions by receipt or moderation) on the write path's steps
+// (contribute): validation and canonical values, a server-chosen id, the
+// receipt tag, a random rowid, the songs table, and after the commit the
+// similarity index (the After*Success hooks run only after the
+// transaction commits, so a rolled-back batch never reaches the index).
+func bindContributedRecords(app core.App, w *contribute.Writer) {
+	app.OnRecordValidate(ContributedCollections...).BindFunc(func(e *core.RecordEvent) error {
+		if err := contribute.Canonicalise(e.Record); err != nil {
+			return err
+		}
+		return e.Next()
+	})
+
+	// ids of contributed rows are always chosen by the server (random), so a
+	// client cannot give the rows of one upload a shared pattern
+	app.OnRecordCreateRequest(ContributedCollections...).BindFunc(func(e *core.RecordRequestEvent) error {
+		info, err := e.RequestInfo()
+		if err == nil {
+			if _, ok := info.Body["id"]; ok {
+				return e.BadRequestError("Failed to create record.", validation.Errors{
+					"id": validation.NewError("validation_not_allowed", "id is assigned by the server; leave it out"),
+				})
+			}
+		}
+		return e.Next()
+	})
+	app.OnRecordCreateRequest(ContributedCollections...).BindFunc(func(e *core.RecordRequestEvent) error {
+		secret := e.Request.Header.Get(ReceiptHeader)
+		if secret != "" {
+			if err := contribute.CheckSecret(secret); err != nil {
+				return e.BadRequestError("Invalid receipt secret.", fieldErr("receipt_secret", "validation_invalid_value", err.Error()))
+			}
+		}
+		contribute.TagRecord(e.Record, secret)
+		return e.Next()
+	})
+
+	app.OnRecordCreateExecute(ContributedCollections...).BindFunc(func(e *core.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		return contribute.PlaceRecord(e.App, e.Record)
+	})
+	songs := func(e *core.RecordEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		return contribute.RefreshSongsOf(e.App, e.Record)
+	}
+	app.OnRecordCreateExecute(ContributedCollections...).BindFunc(songs)
+	app.OnRecordUpdateExecute(ContributedCollections...).BindFunc(songs)
+	app.OnRecordDeleteExecute(ContributedCollections...).BindFunc(songs)
+
+	index := func(e *core.RecordEvent) error {
+		w.RefreshIndexOf(e.App, e.Record)
+		return e.Next()
+	}
+	app.OnRecordAfterCreateSuccess("embedding").BindFunc(index)
+	app.OnRecordAfterUpdateSuccess("embedding").BindFunc(index)
+	app.OnRecordAfterDeleteSuccess("embedding").BindFunc(index)
+
+	// moderation: deleting a song (superusers, in the dashboard) deletes its
+	// contributions, through the app so the index follows
+	app.OnRecordDeleteExecute("songs").BindFunc(func(e *core.RecordEvent) error {
+		if err := contribute.DeleteSong(e.App, e.Record.GetString("song_key")); err != nil {
+			return err
+		}
+		return e.Next()
+	})
+}
