@@ -11,20 +11,27 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/songdata"
 )
 
 // The dump is ordered by song key, then by content: nothing in it follows
 // the rows' ids, rowids or insertion order, and the same rows always give
 // the same bytes. Ids, receipt tags and the hidden vec column are never
 // read. {{where}} selects one page of song keys.
+var (
+	scoreQuery = "SELECT song_key, " + songdata.Columns(scoreFields) + " FROM score WHERE {{where}}" +
+		" ORDER BY " + scoreOrder
+	embeddingQuery = "SELECT song_key, " + songdata.Columns(identityFields) + ", model, embedding" +
+		" FROM embedding WHERE {{where}} ORDER BY " + embeddingOrder
+)
+
+// The dump's order within a song: by content, every field of a row (a
+// test checks that no field is left out).
 const (
-	scoreQuery = "SELECT song_key, artist, title, tempo, key, scale, mood_vector, energy, other_features," +
-		" album, duration, mbid, isrc, analyzer FROM score WHERE {{where}}" +
-		" ORDER BY song_key, artist, title, album, duration, mbid, isrc, analyzer," +
+	scoreOrder = "song_key, artist, title, album, duration, mbid, isrc, analyzer," +
 		" tempo, key, scale, energy, mood_vector, other_features"
-	embeddingQuery = "SELECT song_key, artist, title, album, duration, mbid, isrc, analyzer, model, embedding" +
-		" FROM embedding WHERE {{where}}" +
-		" ORDER BY song_key, model, artist, title, album, duration, mbid, isrc, analyzer, embedding"
+	embeddingOrder = "song_key, model, artist, title, album, duration, mbid, isrc, analyzer, embedding"
 )
 
 // PageSongs is how many songs an export reads per read transaction. Each
@@ -80,7 +87,7 @@ func export(ctx context.Context, app core.App, w io.Writer, f Format, progress f
 	var cw *csv.Writer
 	if f == CSV {
 		cw = csv.NewWriter(&buf)
-		if err := cw.Write(scoreFields); err != nil {
+		if err := cw.Write(scoreColumns); err != nil {
 			return st, err
 		}
 	}
@@ -179,14 +186,50 @@ func readSnapshot(ctx context.Context, app core.App, read func(dbx.Builder) erro
 	return read(tx)
 }
 
+// scanTargets are the scan destinations of a row's columns, by the kind
+// of each field (a NULL, which no write path stores, reads as empty or 0),
+// and set copies them into the row.
+type scanTargets struct {
+	dst   []any
+	names []string
+}
+
+func newScanTargets(fs []songdata.Field, extra ...string) *scanTargets {
+	t := &scanTargets{}
+	for _, n := range append([]string{"song_key"}, songdata.Names(fs)...) {
+		t.names = append(t.names, n)
+		if f, ok := songdata.FieldByName(n); ok && f.Kind == songdata.Number {
+			t.dst = append(t.dst, &sql.NullFloat64{})
+		} else {
+			t.dst = append(t.dst, &sql.NullString{})
+		}
+	}
+	for _, n := range extra {
+		t.names = append(t.names, n)
+		t.dst = append(t.dst, &sql.NullString{})
+	}
+	return t
+}
+
+// set stores each scanned value where ref(name) points.
+func (t *scanTargets) set(ref func(name string) any) {
+	for i, n := range t.names {
+		switch p := ref(n).(type) {
+		case *string:
+			*p = t.dst[i].(*sql.NullString).String
+		case *float64:
+			*p = t.dst[i].(*sql.NullFloat64).Float64
+		}
+	}
+}
+
 // scoreCursor reads score rows in dump order.
 type scoreCursor struct {
 	rows *dbx.Rows
-	row  scoreRow
+	row  songdata.Score
 	ok   bool
 	err  error
-	ns   [11]sql.NullString
-	nf   [3]sql.NullFloat64
+	scan *scanTargets
 }
 
 func openScores(ctx context.Context, db dbx.Builder, p page) (*scoreCursor, error) {
@@ -195,7 +238,7 @@ func openScores(ctx context.Context, db dbx.Builder, p page) (*scoreCursor, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading score rows: %w", err)
 	}
-	c := &scoreCursor{rows: rows}
+	c := &scoreCursor{rows: rows, scan: newScanTargets(scoreFields)}
 	c.next()
 	return c, c.err
 }
@@ -208,16 +251,17 @@ func (c *scoreCursor) next() {
 		}
 		return
 	}
-	ns, nf := &c.ns, &c.nf
-	if err := c.rows.Scan(&ns[0], &ns[1], &ns[2], &nf[0], &ns[3], &ns[4], &ns[5], &nf[1], &ns[6],
-		&ns[7], &nf[2], &ns[8], &ns[9], &ns[10]); err != nil {
+	if err := c.rows.Scan(c.scan.dst...); err != nil {
 		c.err = fmt.Errorf("reading a score row: %w", err)
 		return
 	}
-	c.row = scoreRow{SongKey: ns[0].String, Artist: ns[1].String, Title: ns[2].String, Tempo: nf[0].Float64,
-		Key: ns[3].String, Scale: ns[4].String, MoodVector: ns[5].String, Energy: nf[1].Float64,
-		OtherFeatures: ns[6].String, Album: ns[7].String, Duration: nf[2].Float64, MBID: ns[8].String,
-		ISRC: ns[9].String, Analyzer: ns[10].String}
+	c.row = songdata.Score{}
+	c.scan.set(func(name string) any {
+		if name == "song_key" {
+			return &c.row.SongKey
+		}
+		return c.row.Ref(name)
+	})
 	c.ok = true
 }
 
@@ -229,8 +273,7 @@ type embeddingCursor struct {
 	row  embeddingRow
 	ok   bool
 	err  error
-	ns   [9]sql.NullString
-	nf   sql.NullFloat64
+	scan *scanTargets
 }
 
 func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*embeddingCursor, error) {
@@ -239,7 +282,7 @@ func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*embeddingCurs
 	if err != nil {
 		return nil, fmt.Errorf("reading embedding rows: %w", err)
 	}
-	c := &embeddingCursor{rows: rows}
+	c := &embeddingCursor{rows: rows, scan: newScanTargets(identityFields, "model", "embedding")}
 	c.next()
 	return c, c.err
 }
@@ -252,14 +295,22 @@ func (c *embeddingCursor) next() {
 		}
 		return
 	}
-	ns := &c.ns
-	if err := c.rows.Scan(&ns[0], &ns[1], &ns[2], &ns[3], &c.nf, &ns[4], &ns[5], &ns[6], &ns[7], &ns[8]); err != nil {
+	if err := c.rows.Scan(c.scan.dst...); err != nil {
 		c.err = fmt.Errorf("reading an embedding row: %w", err)
 		return
 	}
-	c.row = embeddingRow{SongKey: ns[0].String, Artist: ns[1].String, Title: ns[2].String, Album: ns[3].String,
-		Duration: c.nf.Float64, MBID: ns[4].String, ISRC: ns[5].String, Analyzer: ns[6].String,
-		Model: ns[7].String, Vector: ns[8].String}
+	c.row = embeddingRow{}
+	c.scan.set(func(name string) any {
+		switch name {
+		case "song_key":
+			return &c.row.SongKey
+		case "model":
+			return &c.row.Model
+		case "embedding":
+			return &c.row.Vector
+		}
+		return c.row.Identity.Ref(name)
+	})
 	c.ok = true
 }
 

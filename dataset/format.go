@@ -45,97 +45,84 @@ func FormatOfPath(path string) Format {
 	return JSONL
 }
 
-// scoreFields are the columns of a score row in dump order: the fields of
-// a /contribute song. This is also the CSV header.
-var scoreFields = []string{"artist", "title", "tempo", "key", "scale", "mood_vector", "energy",
-	"other_features", "album", "duration", "mbid", "isrc", "analyzer"}
+// scoreFields are the fields of a score row in dump order
+// (songdata.ScoreFields): the keys of a score line, and the CSV columns.
+var scoreFields = songdata.ScoreFields()
+
+// identityFields are the identity fields of an embedding line, in dump
+// order; its vector follows, as "embeddings":{model:vector}.
+var identityFields = songdata.IdentityFields()
+
+// scoreColumns are the CSV header: the names of scoreFields.
+var scoreColumns = songdata.Names(scoreFields)
 
 // numericFields are the fields written (and read back, in CSV) as numbers.
-var numericFields = map[string]bool{"tempo": true, "energy": true, "duration": true}
-
-// scoreRow is one stored score row, as dumped. SongKey orders the dump and
-// is never written (import recomputes it from artist and title).
-type scoreRow struct {
-	SongKey       string
-	Artist        string
-	Title         string
-	Tempo         float64
-	Key           string
-	Scale         string
-	MoodVector    string
-	Energy        float64
-	OtherFeatures string
-	Album         string
-	Duration      float64
-	MBID          string
-	ISRC          string
-	Analyzer      string
-}
+var numericFields = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range scoreFields {
+		m[f.Name] = f.Kind == songdata.Number
+	}
+	return m
+}()
 
 // embeddingRow is one stored embedding row, as dumped. Vector is the
-// stored JSON array (float32 values in their shortest exact form).
+// stored JSON array (float32 values in their shortest exact form). The
+// song key orders the dump and is never written (import recomputes it
+// from artist and title), as for a score row (songdata.Score).
 type embeddingRow struct {
-	SongKey  string
-	Artist   string
-	Title    string
-	Album    string
-	Duration float64
-	MBID     string
-	ISRC     string
-	Analyzer string
-	Model    string
-	Vector   string
+	songdata.Identity
+	Model  string
+	Vector string
 }
 
-// appendScoreJSON writes a score row as one JSON line (with its "\n").
-func appendScoreJSON(b []byte, r *scoreRow) []byte {
-	b = append(b, `{"artist":`...)
-	b = appendJSONString(b, r.Artist)
-	b = append(b, `,"title":`...)
-	b = appendJSONString(b, r.Title)
-	b = append(b, `,"tempo":`...)
-	b = appendJSONNumber(b, r.Tempo)
-	b = append(b, `,"key":`...)
-	b = appendJSONString(b, r.Key)
-	b = append(b, `,"scale":`...)
-	b = appendJSONString(b, r.Scale)
-	b = append(b, `,"mood_vector":`...)
-	b = appendJSONString(b, r.MoodVector)
-	b = append(b, `,"energy":`...)
-	b = appendJSONNumber(b, r.Energy)
-	b = append(b, `,"other_features":`...)
-	b = appendJSONString(b, r.OtherFeatures)
-	b = appendIdentityJSON(b, r.Album, r.Duration, r.MBID, r.ISRC, r.Analyzer)
+// jsonKeys are the `"name":` of each field, for the dump lines.
+var jsonKeys = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, f := range songdata.Fields() {
+		m[f.Name] = append(appendJSONString(nil, f.Name), ':')
+	}
+	return m
+}()
+
+// appendScoreJSON writes a score row as one JSON line (with its "\n"):
+// its scoreFields, in order.
+func appendScoreJSON(b []byte, r *songdata.Score) []byte {
+	b = append(b, '{')
+	for i, f := range scoreFields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, jsonKeys[f.Name]...)
+		b = appendJSONValue(b, r.Ref(f.Name))
+	}
 	return append(b, "}\n"...)
 }
 
 // appendEmbeddingJSON writes an embedding row as one JSON line: its
 // identity and "embeddings":{model:vector}, as a /contribute song.
 func appendEmbeddingJSON(b []byte, r *embeddingRow) []byte {
-	b = append(b, `{"artist":`...)
-	b = appendJSONString(b, r.Artist)
-	b = append(b, `,"title":`...)
-	b = appendJSONString(b, r.Title)
-	b = appendIdentityJSON(b, r.Album, r.Duration, r.MBID, r.ISRC, r.Analyzer)
-	b = append(b, `,"embeddings":{`...)
+	b = append(b, '{')
+	for _, f := range identityFields {
+		b = append(b, jsonKeys[f.Name]...)
+		b = appendJSONValue(b, r.Identity.Ref(f.Name))
+		b = append(b, ',')
+	}
+	b = append(b, `"embeddings":{`...)
 	b = appendJSONString(b, r.Model)
 	b = append(b, ':')
 	b = appendVector(b, r.Vector)
 	return append(b, "}}\n"...)
 }
 
-func appendIdentityJSON(b []byte, album string, duration float64, mbid, isrc, analyzer string) []byte {
-	b = append(b, `,"album":`...)
-	b = appendJSONString(b, album)
-	b = append(b, `,"duration":`...)
-	b = appendJSONNumber(b, duration)
-	b = append(b, `,"mbid":`...)
-	b = appendJSONString(b, mbid)
-	b = append(b, `,"isrc":`...)
-	b = appendJSONString(b, isrc)
-	b = append(b, `,"analyzer":`...)
-	b = appendJSONString(b, analyzer)
-	return b
+// appendJSONValue writes the value a songdata Ref points at.
+func appendJSONValue(b []byte, ref any) []byte {
+	switch v := ref.(type) {
+	case *string:
+		return appendJSONString(b, *v)
+	case *float64:
+		return appendJSONNumber(b, *v)
+	}
+	panic(fmt.Sprintf("dataset: no JSON form for %T", ref))
 }
 
 // appendVector writes a stored vector. Every write path stores it in
@@ -261,10 +248,17 @@ func appendJSONString(b []byte, s string) []byte {
 
 // scoreCSV returns the CSV cells of a score row, in scoreFields order.
 // Text cells go through csvText; numbers are written as plain numbers.
-func scoreCSV(r *scoreRow, rec []string) []string {
-	return append(rec[:0], csvText(r.Artist), csvText(r.Title), formatNumber(r.Tempo), csvText(r.Key), csvText(r.Scale),
-		csvText(r.MoodVector), formatNumber(r.Energy), csvText(r.OtherFeatures), csvText(r.Album), formatNumber(r.Duration),
-		csvText(r.MBID), csvText(r.ISRC), csvText(r.Analyzer))
+func scoreCSV(r *songdata.Score, rec []string) []string {
+	rec = rec[:0]
+	for _, f := range scoreFields {
+		switch v := r.Ref(f.Name).(type) {
+		case *string:
+			rec = append(rec, csvText(*v))
+		case *float64:
+			rec = append(rec, formatNumber(*v))
+		}
+	}
+	return rec
 }
 
 // csvText neutralises a text cell that a spreadsheet would run as a

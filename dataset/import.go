@@ -516,13 +516,13 @@ func readCSV(ctx context.Context, r io.Reader, size int, send func(*chunk) bool,
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
 	allowed := map[string]bool{}
-	for _, f := range scoreFields {
+	for _, f := range scoreColumns {
 		allowed[f] = true
 	}
 	for i, h := range header {
 		header[i] = strings.ToLower(strings.TrimSpace(h))
 		if !allowed[header[i]] {
-			return fmt.Errorf("the CSV header names an unknown column %q: the columns are %s", h, strings.Join(scoreFields, ","))
+			return fmt.Errorf("the CSV header names an unknown column %q: the columns are %s", h, strings.Join(scoreColumns, ","))
 		}
 	}
 	c := &chunk{res: make(chan result, 1)}
