@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 
+	"songcommons/config"
 	"songcommons/dataset"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
@@ -23,15 +24,15 @@ var public embed.FS
 // its values) is off unless --dev is given: PocketBase would otherwise turn
 // it on by itself under `go run` and for binaries in the temp folder.
 func newApp() (*pocketbase.PocketBase, error) {
-	cfg, err := hooks.ConfigFromEnv()
+	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	hooks.ApplyMemoryLimit(cfg) // SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set
+	config.ApplyMemoryLimit(cfg) // SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect,
 		DataMaxOpenConns: hooks.MaxReadConns, DataMaxIdleConns: hooks.MaxReadConns})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
-	hooks.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
+	config.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
 	// early, like PocketBase's own flags; errors (and -h) are left to cobra,
 	// which parses every flag again when it runs the command
 	_ = app.RootCmd.ParseFlags(os.Args[1:])

@@ -39,6 +39,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/dataset"
 	"songcommons/hooks"
 )
@@ -232,7 +233,7 @@ func newFakeGitHub(t *testing.T, githubID int64) *fakeGitHub {
 	return f
 }
 
-func (f *fakeGitHub) config(c *hooks.Config) {
+func (f *fakeGitHub) config(c *config.Config) {
 	c.GitHubClientID = "ui-client-id"
 	c.GitHubClientSecret = "ui-client-secret"
 	c.GitHubAuthURL = f.srv.URL + "/login/oauth/authorize"
@@ -244,14 +245,14 @@ func (f *fakeGitHub) config(c *hooks.Config) {
 
 // newUIServer builds the app as main.go does (the embedded pb_public) and
 // serves it on 127.0.0.1.
-func newUIServer(t *testing.T, edits ...func(*hooks.Config)) (*tests.TestApp, *httptest.Server) {
+func newUIServer(t *testing.T, edits ...func(*config.Config)) (*tests.TestApp, *httptest.Server) {
 	t.Helper()
 	app, err := tests.NewTestApp(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Cleanup)
-	cfg := hooks.Defaults()
+	cfg := config.Defaults()
 	cfg.Quiet = true
 	for _, e := range edits {
 		e(&cfg)

@@ -28,6 +28,7 @@ import (
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/hooks"
 )
 
@@ -38,14 +39,14 @@ const MaxConcurrentExports = 2
 // Register binds the export route to app and, when app is the PocketBase
 // command-line app, adds the export and import commands. cfg decides who
 // may read the dump (SONGCOMMONS_PUBLIC_READ), as for every dataset read.
-func Register(app core.App, cfg hooks.Config) {
+func Register(app core.App, cfg config.Config) {
 	bindExportRoute(app, cfg)
 	if pb, ok := app.(*pocketbase.PocketBase); ok {
 		pb.RootCmd.AddCommand(NewExportCmd(app), NewImportCmd(app))
 	}
 }
 
-func bindExportRoute(app core.App, cfg hooks.Config) {
+func bindExportRoute(app core.App, cfg config.Config) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/export", func(e *core.RequestEvent) error {
 			return exportHandler(e, cfg)
@@ -61,7 +62,7 @@ func bindExportRoute(app core.App, cfg hooks.Config) {
 // a Content-Encoding). The transfer is cut, and its slot freed, past
 // cfg.ExportTimeout or when the client takes in less than
 // cfg.ExportMinRate bytes per second over a cfg.ExportRateWindow.
-func exportHandler(e *core.RequestEvent, cfg hooks.Config) error {
+func exportHandler(e *core.RequestEvent, cfg config.Config) error {
 	q := e.Request.URL.Query()
 	f, err := ParseFormat(q.Get("format"))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/dataset"
 	"songcommons/hooks"
@@ -28,14 +29,14 @@ const receiptSecret = "dataset-test-receipt-secret-0123456789"
 
 // newTestApp is a fresh app on an empty data dir, with the songcommons
 // hooks and the dataset route registered.
-func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+func newTestApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	t.Helper()
 	app, err := tests.NewTestApp(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Cleanup)
-	cfg := hooks.Defaults()
+	cfg := config.Defaults()
 	cfg.Quiet = true
 	for _, e := range edits {
 		e(&cfg)
@@ -48,7 +49,7 @@ func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
 // seededApp is a test app holding the songs of seedSongs, stored through
 // both write paths: the bulk path (the write path, as
 // /contribute) and PocketBase records (as the record API and dashboard).
-func seededApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+func seededApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	t.Helper()
 	app := newTestApp(t, edits...)
 	seed(t, app)

@@ -12,15 +12,15 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/dataset"
-	"songcommons/hooks"
 )
 
-func seededFactory(edits ...func(*hooks.Config)) func(t testing.TB) *tests.TestApp {
+func seededFactory(edits ...func(*config.Config)) func(t testing.TB) *tests.TestApp {
 	return func(t testing.TB) *tests.TestApp { return seededApp(t, edits...) }
 }
 
-func private(c *hooks.Config) { c.PublicRead = false }
+func private(c *config.Config) { c.PublicRead = false }
 
 func TestExportRoute(t *testing.T) {
 	t.Parallel()

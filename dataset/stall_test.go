@@ -17,9 +17,9 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/dataset"
-	"songcommons/hooks"
 	"songcommons/songdata"
 )
 
@@ -97,7 +97,7 @@ func checkpoint(t testing.TB, app core.App, wait time.Duration) int {
 // frees its export slot.
 func TestExportStalledClient(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) {
+	app := newTestApp(t, func(c *config.Config) {
 		c.ExportMinRate, c.ExportRateWindow = 1<<10, 2*time.Second
 		c.RateLimits = false // the test polls
 	})

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -141,13 +143,13 @@ func (a *accounts) refund(app core.App, user *core.Record, n int) {
 }
 
 type accounts struct {
-	cfg Config
+	cfg config.Config
 	q   *quotas
 }
 
 // bindAccounts: consent and quota on every upload path, the contributor's
 // rights routes, and privacy requests.
-func bindAccounts(app core.App, cfg Config) *accounts {
+func bindAccounts(app core.App, cfg config.Config) *accounts {
 	a := &accounts{cfg: cfg, q: newQuotas()}
 
 	// legacy paths: a batch is admitted as a whole, a single create as one song

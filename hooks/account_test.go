@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
-
-	"songcommons/hooks"
 )
 
 func withoutConsent(t testing.TB, app *tests.TestApp) {
@@ -109,7 +109,7 @@ func TestMe(t *testing.T) {
 
 func TestConsentAndQuota(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.DailyQuota = 10 })
+	app := newTestApp(t, func(c *config.Config) { c.DailyQuota = 10 })
 	defer app.Cleanup()
 	withoutConsent(t, app)
 	srv := serve(t, app)
@@ -209,7 +209,7 @@ func TestConsentAndQuota(t *testing.T) {
 // counter.
 func TestQuotaCountsRowsAndSurvivesErasure(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.DailyQuota = 12 })
+	app := newTestApp(t, func(c *config.Config) { c.DailyQuota = 12 })
 	defer app.Cleanup()
 	srv := serve(t, app)
 	alice := tokenFor(t, aliceID)

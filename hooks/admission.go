@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,29 +17,12 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
 
-// DefaultMaxPendingUploads is how many heavy writes are admitted at once
-// unless SONGCOMMONS_MAX_PENDING_UPLOADS says otherwise. SQLite has one
-// writer, so past a few admitted uploads more only queue, each holding
-// its decoded body (about 10 MB live for 500 songs with a 200-d vector):
-// 8 keep the writer and both cores busy while some admitted uploads are
-// still arriving over slow links or being validated, and bound what waits
-// in memory to about 100 MB instead of the ~45 uploads seen queueing.
-const DefaultMaxPendingUploads = 8
-
-// DefaultUploadWait is how long a heavy write waits for a slot before it
-// is answered 429.
-const DefaultUploadWait = 2 * time.Second
-
 // AdmissionPriority is the priority of the admission guards bound to the
 // heavy routes: after the rate limiter, the auth token, PocketBase's
 // Content-Length check, the compaction guard and the route's own sign-in
 // and body guards (cheap refusals, and the body read, that need no slot),
 // and before the handler.
 const AdmissionPriority = -890
-
-// DefaultSlotsPerClient is how many slots of each gate one client address
-// holds at most unless SONGCOMMONS_SLOTS_PER_CLIENT says otherwise.
-const DefaultSlotsPerClient = 2
 
 // BusyMessage starts the answer to a heavy write refused for lack of a slot.
 const BusyMessage = "The server is busy storing other uploads"
@@ -210,18 +191,6 @@ func ClientKey(ip string) string {
 // waited too long for a slot.
 const ReadBusyMessage = "The server is busy answering other lookups"
 
-// MaxConcurrentReads is how many lookups and similarity searches are
-// answered at once: twice the cores. Each is CPU-bound (a lookup is ~40 ms
-// of one core, a search scans the whole matrix on every core), so more at
-// once only share the cores more thinly, hold more answers in memory, and
-// starve the single writer: with 100 clients, uploads stored 113 songs/s
-// while ~90 reads ran at once (BENCHMARKS.md). The others wait their turn,
-// up to ReadWait, in the order Go's channel gives.
-var MaxConcurrentReads = 2 * runtime.GOMAXPROCS(0)
-
-// ReadWait is how long a read waits for a slot before it is answered 429.
-const ReadWait = 30 * time.Second
-
 // release records how long the slot taken at start was held: a moving
 // average of slot holding times (weight 1/8 for the newest), and frees it.
 func (a *admission) release(start time.Time) {
@@ -247,50 +216,4 @@ func (a *admission) retryAfter() int {
 	base := int(math.Ceil(time.Duration(a.hold.Load()).Seconds()))
 	base = min(max(base, 1), 60)
 	return base + rand.IntN(base/2+1)
-}
-
-// ApplyMemoryLimit sets the soft Go memory limit (debug.SetMemoryLimit)
-// from SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set: the Go runtime
-// has applied that one already and it is left alone. It reports whether it
-// set a limit.
-func ApplyMemoryLimit(cfg Config) bool {
-	if cfg.GoMemLimit != "" || cfg.MemoryLimit <= 0 {
-		return false
-	}
-	debug.SetMemoryLimit(cfg.MemoryLimit)
-	return true
-}
-
-// MemoryLimitSummary describes the memory limit in force and where it
-// comes from, for the start-up log.
-func MemoryLimitSummary(cfg Config) string {
-	lim := debug.SetMemoryLimit(-1) // reads the limit without changing it
-	inForce := "none"
-	if lim != math.MaxInt64 {
-		inForce = FormatBytes(lim)
-	}
-	switch {
-	case cfg.GoMemLimit != "":
-		s := fmt.Sprintf("%s (GOMEMLIMIT=%s", inForce, cfg.GoMemLimit)
-		if cfg.MemoryLimit > 0 {
-			s += fmt.Sprintf("; SONGCOMMONS_MEMORY_LIMIT=%s ignored", FormatBytes(cfg.MemoryLimit))
-		}
-		return s + ")"
-	case lim == math.MaxInt64:
-		return "none (set SONGCOMMONS_MEMORY_LIMIT, e.g. 3GiB, to make the garbage collector work harder near it)"
-	case cfg.MemoryLimit > 0 && lim == cfg.MemoryLimit:
-		return inForce + " (SONGCOMMONS_MEMORY_LIMIT)"
-	}
-	return inForce
-}
-
-// FormatBytes writes a byte count with a binary unit ("4GiB", "1.5GiB", "512MiB").
-func FormatBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + units[i]
 }

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 
+	"songcommons/config"
 	"songcommons/hooks"
 )
 
@@ -176,7 +175,7 @@ func countArtist(t testing.TB, app core.App, table, artist string) int {
 // is done a retry is stored.
 func TestAdmissionBusy(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1; c.UploadWait = 500 * time.Millisecond })
+	app := newTestApp(t, func(c *config.Config) { c.MaxPendingUploads = 1; c.UploadWait = 500 * time.Millisecond })
 	defer app.Cleanup()
 	seedCatalog(t, app)
 	h := holdSlots(app)
@@ -227,7 +226,7 @@ func TestAdmissionBusy(t *testing.T) {
 // gives the slot back, so the next write is admitted.
 func TestAdmissionReleasesSlots(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1 }) // default 2 s wait: a leaked slot means 429
+	app := newTestApp(t, func(c *config.Config) { c.MaxPendingUploads = 1 }) // default 2 s wait: a leaked slot means 429
 	defer app.Cleanup()
 	app.OnRecordCreateRequest("score").BindFunc(func(e *core.RecordRequestEvent) error {
 		if e.Record.GetString("artist") == "Panic In A Hook" {
@@ -287,7 +286,7 @@ func TestAdmissionReleasesSlots(t *testing.T) {
 // holds its slot gives the slot back.
 func TestAdmissionClientGone(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.MaxPendingUploads = 1; c.UploadWait = 300 * time.Millisecond })
+	app := newTestApp(t, func(c *config.Config) { c.MaxPendingUploads = 1; c.UploadWait = 300 * time.Millisecond })
 	defer app.Cleanup()
 	h := holdSlots(app)
 	srv := serve(t, app)
@@ -318,104 +317,6 @@ func TestAdmissionClientGone(t *testing.T) {
 	}
 }
 
-// readConfig reads env as the configuration; with wantErr, it checks that
-// reading fails with a message containing it, and returns false.
-func readConfig(t *testing.T, env map[string]string, wantErr string) (hooks.Config, bool) {
-	t.Helper()
-	cfg, err := hooks.ConfigFrom(func(k string) string { return env[k] })
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("error %v, want one containing %q", err, wantErr)
-		}
-		return cfg, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, true
-}
-
-func TestConfigAdmissionAndMemoryLimit(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name    string
-		env     map[string]string
-		pending int
-		limit   int64
-		gomem   string
-		err     string
-	}{
-		{"defaults", nil, hooks.DefaultMaxPendingUploads, 0, "", ""},
-		{"pending 1", map[string]string{"SONGCOMMONS_MAX_PENDING_UPLOADS": "1"}, 1, 0, "", ""},
-		{"pending 32", map[string]string{"SONGCOMMONS_MAX_PENDING_UPLOADS": " 32 "}, 32, 0, "", ""},
-		{"pending 0", map[string]string{"SONGCOMMONS_MAX_PENDING_UPLOADS": "0"}, 0, 0, "", `SONGCOMMONS_MAX_PENDING_UPLOADS="0": use a whole number of at least 1`},
-		{"pending negative", map[string]string{"SONGCOMMONS_MAX_PENDING_UPLOADS": "-3"}, 0, 0, "", "at least 1"},
-		{"pending word", map[string]string{"SONGCOMMONS_MAX_PENDING_UPLOADS": "many"}, 0, 0, "", `SONGCOMMONS_MAX_PENDING_UPLOADS="many"`},
-		{"limit GiB", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "4GiB"}, 8, 4 << 30, "", ""},
-		{"limit MiB lower case", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "512mib"}, 8, 512 << 20, "", ""},
-		{"limit GB", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "3GB"}, 8, 3e9, "", ""},
-		{"limit g as Docker", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "4g"}, 8, 4 << 30, "", ""},
-		{"limit bytes", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "1073741824"}, 8, 1 << 30, "", ""},
-		{"limit off", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "off"}, 8, 0, "", ""},
-		{"limit 0", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "0"}, 8, 0, "", ""},
-		{"limit no number", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "GiB"}, 0, 0, "", `SONGCOMMONS_MEMORY_LIMIT: "GiB" is not a size such as 3GiB`},
-		{"limit unknown unit", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "4 gigs"}, 0, 0, "", "is not a size"},
-		{"limit fraction", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "1.5GiB"}, 0, 0, "", "is not a size"},
-		{"limit negative", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "-1GiB"}, 0, 0, "", "is not a size"},
-		{"limit overflow", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "99999999999TiB"}, 0, 0, "", "is not a size"},
-		{"limit too small", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "64MiB"}, 0, 0, "", "below the minimum of 128MiB"},
-		{"GOMEMLIMIT is kept", map[string]string{"SONGCOMMONS_MEMORY_LIMIT": "4GiB", "GOMEMLIMIT": "2GiB"}, 8, 4 << 30, "2GiB", ""},
-	}
-	for i, c := range cases {
-		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
-			cfg, ok := readConfig(t, c.env, c.err)
-			if !ok {
-				return
-			}
-			if cfg.MaxPendingUploads != c.pending || cfg.MemoryLimit != c.limit || cfg.GoMemLimit != c.gomem {
-				t.Fatalf("pending %d, limit %d, GOMEMLIMIT %q", cfg.MaxPendingUploads, cfg.MemoryLimit, cfg.GoMemLimit)
-			}
-		})
-	}
-}
-
-// TestApplyMemoryLimit sets a (harmlessly large) process-wide limit and
-// restores the previous one; it is not parallel for that reason.
-func TestApplyMemoryLimit(t *testing.T) {
-	prev := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(prev)
-	if prev != math.MaxInt64 {
-		t.Skip("GOMEMLIMIT is set for this test run")
-	}
-	if hooks.ApplyMemoryLimit(hooks.Defaults()) || debug.SetMemoryLimit(-1) != math.MaxInt64 {
-		t.Fatal("a limit was set by default")
-	}
-	if s := hooks.MemoryLimitSummary(hooks.Defaults()); !strings.HasPrefix(s, "none") {
-		t.Errorf("summary %q", s)
-	}
-
-	cfg := hooks.Defaults()
-	cfg.MemoryLimit = 64 << 30
-	cfg.GoMemLimit = "48GiB" // the runtime applied it: left alone
-	if hooks.ApplyMemoryLimit(cfg) || debug.SetMemoryLimit(-1) != math.MaxInt64 {
-		t.Fatal("SONGCOMMONS_MEMORY_LIMIT overrode GOMEMLIMIT")
-	}
-	if s := hooks.MemoryLimitSummary(cfg); !strings.Contains(s, "GOMEMLIMIT=48GiB") || !strings.Contains(s, "SONGCOMMONS_MEMORY_LIMIT=64GiB ignored") {
-		t.Errorf("summary %q", s)
-	}
-
-	cfg.GoMemLimit = ""
-	if !hooks.ApplyMemoryLimit(cfg) || debug.SetMemoryLimit(-1) != 64<<30 {
-		t.Fatalf("limit in force %d, want 64 GiB", debug.SetMemoryLimit(-1))
-	}
-	if s := hooks.MemoryLimitSummary(cfg); s != "64GiB (SONGCOMMONS_MEMORY_LIMIT)" {
-		t.Errorf("summary %q", s)
-	}
-	if s := hooks.FormatBytes(1536 << 20); s != "1.5GiB" {
-		t.Errorf("FormatBytes %q", s)
-	}
-}
-
 // TestReadAdmission: lookups and similarity searches are answered a few at
 // a time; with the one slot held by a lookup, another lookup and a search
 // wait, then get 429 with Retry-After naming the reason, while uploads
@@ -423,7 +324,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 // lookups are served again.
 func TestReadAdmission(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.MaxConcurrentReads = 1; c.ReadWait = 300 * time.Millisecond })
+	app := newTestApp(t, func(c *config.Config) { c.MaxConcurrentReads = 1; c.ReadWait = 300 * time.Millisecond })
 	defer app.Cleanup()
 	seedCatalog(t, app)
 	h := holdSlots(app)

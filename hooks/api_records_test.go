@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/tests"
+	"songcommons/config"
 
-	"songcommons/hooks"
+	"github.com/pocketbase/pocketbase/tests"
 )
 
 const goodScore = `{"artist":"Daft Punk","title":"One More Time","tempo":122.9,"key":"Gb","scale":"Minor",
@@ -142,7 +142,7 @@ func TestEmbeddingCreate(t *testing.T) {
 }
 
 // seeded makes a test app holding one score row created by alice.
-func seeded(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+func seeded(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	app := newTestApp(t, edits...)
 	col, _ := app.FindCollectionByNameOrId("score")
 	r := newRecord(col, map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": 123.0, "key": "A", "scale": "minor"})
@@ -192,14 +192,14 @@ func TestContributedRowsReadOnly(t *testing.T) {
 		{
 			Name: "signed-in-only reads: guest list → 401", Method: http.MethodGet,
 			URL:            "/api/collections/score/records",
-			TestAppFactory: func(t testing.TB) *tests.TestApp { return seeded(t, func(c *hooks.Config) { c.PublicRead = false }) },
+			TestAppFactory: func(t testing.TB) *tests.TestApp { return seeded(t, func(c *config.Config) { c.PublicRead = false }) },
 			ExpectedStatus: 401, ExpectedContent: []string{"signed-in users"},
 		},
 		{
 			Name: "signed-in-only reads: regular user list → 200", Method: http.MethodGet,
 			URL:            "/api/collections/score/records",
 			Headers:        map[string]string{"Authorization": alice},
-			TestAppFactory: func(t testing.TB) *tests.TestApp { return seeded(t, func(c *hooks.Config) { c.PublicRead = false }) },
+			TestAppFactory: func(t testing.TB) *tests.TestApp { return seeded(t, func(c *config.Config) { c.PublicRead = false }) },
 			ExpectedStatus: 200, ExpectedContent: []string{`"totalItems":1`},
 		},
 	}

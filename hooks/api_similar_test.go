@@ -12,6 +12,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/hooks"
 	"songcommons/similarity"
 )
@@ -222,7 +223,7 @@ func TestSimilarApprox(t *testing.T) {
 		app := catalog(t)
 		if on {
 			app.Cleanup()
-			app = newTestApp(t, func(c *hooks.Config) { c.ApproxSimilar = true })
+			app = newTestApp(t, func(c *config.Config) { c.ApproxSimilar = true })
 			seedCatalog(t, app)
 		}
 		srv := serve(t, app)

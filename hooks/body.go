@@ -119,11 +119,6 @@ func checkCount(e *core.RequestEvent, field string, n, max int) error {
 	return nil
 }
 
-// DefaultBodyTimeout is how long a client may take to send a request body
-// (with as much again per further MiB) unless SONGCOMMONS_BODY_TIMEOUT
-// says otherwise.
-const DefaultBodyTimeout = 15 * time.Second
-
 // SlowBodyMessage starts the answer to a request whose body came too slowly.
 const SlowBodyMessage = "The request body arrived too slowly"
 

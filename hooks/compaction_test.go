@@ -25,6 +25,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/hooks"
 )
 
@@ -46,7 +47,7 @@ func runChildServer() {
 	if err := hooks.FinishCompaction(app.DataDir()); err != nil {
 		log.Fatal(err)
 	}
-	cfg := hooks.Defaults()
+	cfg := config.Defaults()
 	cfg.Quiet, cfg.RateLimits, cfg.DailyQuota, cfg.BackupCron = true, false, 0, ""
 	cfg.GitHubClientID, cfg.GitHubClientSecret = "test", "test"
 	hooks.Register(app, cfg, nil)

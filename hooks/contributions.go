@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -17,7 +19,7 @@ const SignInMessage = "Sign in with GitHub to contribute: contributions are acce
 const MaxRecordBody = 1 << 20
 
 // bindContributions answers a contribution without sign-in with 401.
-func bindContributions(app core.App, cfg Config) {
+func bindContributions(app core.App, cfg config.Config) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsRequireSignIn",
@@ -42,7 +44,7 @@ const ReadSignInMessage = "This server makes the dataset readable by signed-in u
 // record.") when a guest tries to create a contributed row, or to read them
 // when reads are limited to signed-in users, and bounds the body of record
 // requests on contributed collections.
-func guardContributed(e *core.RequestEvent, cfg Config) error {
+func guardContributed(e *core.RequestEvent, cfg config.Config) error {
 	c := recordsPathCollection(e.Request.URL.Path)
 	if c == "" || !isContributed(e.App, c) {
 		return e.Next()

@@ -15,6 +15,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
 )
@@ -32,13 +33,13 @@ const (
 
 // newTestApp is a fresh app on an empty data dir: migrations applied,
 // songcommons hooks registered, and the two contributors created.
-func newTestApp(t testing.TB, edits ...func(*hooks.Config)) *tests.TestApp {
+func newTestApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	t.Helper()
 	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir(), EncryptionEnv: "pb_test_env", DBConnect: hooks.DBConnect})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := hooks.Defaults()
+	cfg := config.Defaults()
 	cfg.Quiet = true
 	for _, e := range edits {
 		e(&cfg)

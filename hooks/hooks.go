@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/similarity"
 )
@@ -15,7 +16,7 @@ import (
 // Register binds every songcommons hook and route to app and returns the
 // similarity indexes it keeps. publicFS holds the web UI (pb_public); it
 // may be nil.
-func Register(app core.App, cfg Config, publicFS fs.FS) *similarity.Indexes {
+func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Indexes {
 	sim := similarity.New()
 	w := contribute.New(app, sim, journalOf(app))
 	bindSettings(app, cfg)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -18,7 +20,7 @@ import (
 // request: method, path without query string, status, timing, the auth
 // collection name (never the id), the IP truncated (or full / none, as
 // configured) and the user agent's first product token.
-func bindLogs(app core.App, cfg Config) {
+func bindLogs(app core.App, cfg config.Config) {
 	app.OnModelCreate(core.LogsTableName).BindFunc(func(e *core.ModelEvent) error {
 		l, ok := e.Model.(*core.Log)
 		if !ok {

@@ -1,9 +1,6 @@
 package hooks_test
 
 import (
-	"github.com/spf13/pflag"
-	"io"
-
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +8,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 
+	"songcommons/config"
 	"songcommons/hooks"
 )
 
@@ -121,7 +119,7 @@ func TestLogRetention(t *testing.T) {
 		}
 	})
 	t.Run("0 = no request logs", func(t *testing.T) {
-		app := newTestApp(t, func(c *hooks.Config) { c.LogRetention = 0 })
+		app := newTestApp(t, func(c *config.Config) { c.LogRetention = 0 })
 		defer app.Cleanup()
 		saveLog(t, app, "request", now) // refused by the hook
 		saveLog(t, app, "app", now)     // application messages stay (a day)
@@ -148,40 +146,4 @@ func TestLogRetention(t *testing.T) {
 			t.Fatalf("PocketBase's log days = %d, want 3 for a 72h window", app.Settings().Logs.MaxDays)
 		}
 	})
-}
-
-func TestParseRetention(t *testing.T) {
-	t.Parallel()
-	for i, c := range []struct {
-		in   string
-		want time.Duration
-		bad  bool
-	}{{"72h", 72 * time.Hour, false}, {"1h", time.Hour, false}, {"0", 0, false}, {"90m", 90 * time.Minute, false},
-		{"30m", 0, true}, {"-2h", 0, true}, {"three days", 0, true}} {
-		t.Run(fmt.Sprintf("%d_%s", i, c.in), func(t *testing.T) {
-			d, err := hooks.ParseRetention(c.in)
-			if (err != nil) != c.bad || d != c.want {
-				t.Fatalf("ParseRetention(%q)=%v,%v", c.in, d, err)
-			}
-		})
-	}
-}
-
-func TestFlags(t *testing.T) {
-	t.Parallel()
-	cfg := hooks.Defaults()
-	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	hooks.AddFlags(fs, &cfg)
-	if err := fs.Parse([]string{"--log-retention=2h", "--log-ip=none"}); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.LogRetention != 2*time.Hour || cfg.IPMode != "none" {
-		t.Fatalf("flags not applied: %v %q", cfg.LogRetention, cfg.IPMode)
-	}
-	for _, bad := range [][]string{{"--log-retention=30m"}, {"--log-ip=partial"}} {
-		if err := fs.Parse(bad); err == nil {
-			t.Errorf("%v accepted", bad)
-		}
-	}
 }

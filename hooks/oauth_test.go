@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/core"
+	"songcommons/config"
 
-	"songcommons/hooks"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // fakeGitHub serves GitHub's OAuth2 token and user endpoints on 127.0.0.1
@@ -80,7 +80,7 @@ func newFakeGitHub(t testing.TB, id int64) *fakeGitHub {
 	return f
 }
 
-func (f *fakeGitHub) config(c *hooks.Config) {
+func (f *fakeGitHub) config(c *config.Config) {
 	c.GitHubClientID = "test-client-id"
 	c.GitHubClientSecret = "test-client-secret"
 	c.GitHubAuthURL = f.srv.URL + "/login/oauth/authorize"

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -25,7 +27,7 @@ const ShutdownGrace = 30 * time.Second
 // bindOperations: clear 429 answers with Retry-After, backups
 // without the request logs, and graceful shutdown that finishes in-flight
 // requests.
-func bindOperations(app core.App, cfg Config) {
+func bindOperations(app core.App, cfg config.Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
 
@@ -33,7 +35,7 @@ func bindOperations(app core.App, cfg Config) {
 		if !cfg.RateLimits {
 			se.App.Settings().RateLimits.Enabled = false // this run only; not saved
 		}
-		say(cfg, "songcommons: Go memory limit %s", MemoryLimitSummary(cfg))
+		say(cfg, "songcommons: Go memory limit %s", config.MemoryLimitSummary(cfg))
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "songcommonsOperations",
 			Priority: apis.DefaultRateLimitMiddlewarePriority - 50, // around the rate limiter

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/config"
 	"songcommons/hooks"
 )
 
@@ -47,7 +48,7 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("Retry-After %q", last.Header.Get("Retry-After"))
 	}
 	// off for a run when asked (load tests)
-	app2 := newTestApp(t, func(c *hooks.Config) { c.RateLimits = false })
+	app2 := newTestApp(t, func(c *config.Config) { c.RateLimits = false })
 	defer app2.Cleanup()
 	srv2 := serve(t, app2)
 	for range 7 {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"songcommons/hooks"
+	"songcommons/config"
 )
 
 // Rate limits count an IPv6 client by its /64 and an IPv4 client by its
@@ -15,7 +15,7 @@ import (
 // The limit used: 5 privacy requests per hour and address.
 func TestRateLimitsIPv6Per64(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) { c.IPMode = "full" })
+	app := newTestApp(t, func(c *config.Config) { c.IPMode = "full" })
 	defer app.Cleanup()
 	app.Settings().TrustedProxy.Headers = []string{"X-Forwarded-For"}
 	app.Settings().Logs.MaxDays = 3 // request logs on, as in production

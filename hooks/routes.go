@@ -4,6 +4,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 
+	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/similarity"
 )
@@ -28,7 +29,7 @@ type gates struct {
 	uploads, reads *admission
 }
 
-func newGates(cfg Config) gates {
+func newGates(cfg config.Config) gates {
 	return gates{
 		uploads: newAdmission("songcommonsUploadAdmission", cfg.MaxPendingUploads, cfg.SlotsPerClient, cfg.UploadWait,
 			BusyMessage, "Nothing of this request was stored."),
@@ -45,7 +46,7 @@ func newGates(cfg Config) gates {
 // collections, /api/batch) take their upload slot in their request hooks,
 // which run once PocketBase has read and parsed the body, whatever path
 // the route has.
-func bindRoutes(app core.App, cfg Config, sim *similarity.Indexes, w *contribute.Writer, acc *accounts) {
+func bindRoutes(app core.App, cfg config.Config, sim *similarity.Indexes, w *contribute.Writer, acc *accounts) {
 	g := newGates(cfg)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		read := &hook.Handler[*core.RequestEvent]{Id: "songcommonsReadGuard", Priority: whoPriority, Func: ReadGuard(cfg)}
@@ -84,7 +85,7 @@ func bindRoutes(app core.App, cfg Config, sim *similarity.Indexes, w *contribute
 
 // ReadGuard is the middleware of every route that reads the dataset: with
 // SONGCOMMONS_PUBLIC_READ=false, guests get 401.
-func ReadGuard(cfg Config) func(e *core.RequestEvent) error {
+func ReadGuard(cfg config.Config) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		if !cfg.PublicRead && e.Auth == nil {
 			return e.UnauthorizedError(ReadSignInMessage, nil)

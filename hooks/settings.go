@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/auth"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -18,7 +20,7 @@ const signedInReadRule = `@request.auth.id != ""`
 // server starts: GitHub OAuth2 provider, who may read contributed rows, and
 // the request log window. Migrations run before OnServe, so the collections
 // exist by then.
-func bindSettings(app core.App, cfg Config) {
+func bindSettings(app core.App, cfg config.Config) {
 	app.OnServe().BindFunc(func(e *core.ServeEvent) error {
 		if err := ApplyConfig(e.App, cfg); err != nil {
 			return err
@@ -29,7 +31,7 @@ func bindSettings(app core.App, cfg Config) {
 
 // ApplyConfig stores cfg in the app's collections and settings. It is
 // idempotent and saves only what changed.
-func ApplyConfig(app core.App, cfg Config) error {
+func ApplyConfig(app core.App, cfg config.Config) error {
 	users, err := app.FindCollectionByNameOrId("users")
 	if err != nil {
 		return fmt.Errorf("songcommons: users collection: %w", err)
@@ -69,7 +71,7 @@ func ApplyConfig(app core.App, cfg Config) error {
 		}
 	}
 	say(cfg, "songcommons %s: public read %v, log window %s, IPs %s, daily quota %d songs, rate limits %v, backups %q (keep %d)",
-		Version, cfg.PublicRead, FormatRetention(cfg.LogRetention), cfg.IPMode, cfg.DailyQuota, cfg.RateLimits, cfg.BackupCron, cfg.BackupKeep)
+		config.Version, cfg.PublicRead, config.FormatRetention(cfg.LogRetention), cfg.IPMode, cfg.DailyQuota, cfg.RateLimits, cfg.BackupCron, cfg.BackupKeep)
 
 	read := ""
 	if !cfg.PublicRead {
@@ -107,7 +109,7 @@ func sameProviders(a, b []core.OAuth2ProviderConfig) bool {
 }
 
 // say prints a start-up notice on the console.
-func say(cfg Config, format string, args ...any) {
+func say(cfg config.Config, format string, args ...any) {
 	if !cfg.Quiet {
 		log.Printf(format, args...)
 	}

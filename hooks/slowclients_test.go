@@ -17,6 +17,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/dataset"
 	"songcommons/hooks"
 )
@@ -75,7 +76,7 @@ func startSlow(srvURL, name, path, token, head string, tick time.Duration, clien
 // on write routes) or a 408 JSON answer once their body is overdue.
 func TestSlowClientsLoad(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) {
+	app := newTestApp(t, func(c *config.Config) {
 		c.MaxPendingUploads, c.MaxConcurrentReads = 2, 2
 		c.UploadWait, c.ReadWait = time.Second, time.Second
 		c.BodyTimeout = 4 * time.Second
@@ -167,7 +168,7 @@ func TestSlowClientsLoad(t *testing.T) {
 // refused with 429 naming the reason, while another address is admitted.
 func TestSlotsPerClient(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t, func(c *hooks.Config) {
+	app := newTestApp(t, func(c *config.Config) {
 		c.MaxPendingUploads, c.SlotsPerClient, c.UploadWait = 8, 2, 300*time.Millisecond
 	})
 	defer app.Cleanup()
@@ -274,7 +275,7 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	defer app.Cleanup()
-	dataset.Register(app, hooks.Defaults())
+	dataset.Register(app, config.Defaults())
 	r, err := apis.NewRouter(app)
 	if err != nil {
 		t.Fatal(err)
@@ -322,45 +323,5 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 	}
 	if len(routes) < 50 {
 		t.Errorf("only %d routes found: the walk missed some", len(routes))
-	}
-}
-
-func TestConfigSlowClients(t *testing.T) {
-	t.Parallel()
-	def := hooks.Defaults()
-	cases := []struct {
-		name string
-		env  map[string]string
-		want func(*hooks.Config)
-		err  string
-	}{
-		{"defaults", nil, func(*hooks.Config) {}, ""},
-		{"slots per client", map[string]string{"SONGCOMMONS_SLOTS_PER_CLIENT": " 3 "}, func(c *hooks.Config) { c.SlotsPerClient = 3 }, ""},
-		{"slots per client 0", map[string]string{"SONGCOMMONS_SLOTS_PER_CLIENT": "0"}, nil, `SONGCOMMONS_SLOTS_PER_CLIENT="0": use a whole number of at least 1`},
-		{"body timeout", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "30s"}, func(c *hooks.Config) { c.BodyTimeout = 30 * time.Second }, ""},
-		{"body timeout too short", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "10ms"}, nil, `SONGCOMMONS_BODY_TIMEOUT="10ms": use a duration of at least 1s`},
-		{"body timeout word", map[string]string{"SONGCOMMONS_BODY_TIMEOUT": "soon"}, nil, `SONGCOMMONS_BODY_TIMEOUT="soon"`},
-		{"export timeout", map[string]string{"SONGCOMMONS_EXPORT_TIMEOUT": "6h"}, func(c *hooks.Config) { c.ExportTimeout = 6 * time.Hour }, ""},
-		{"export timeout too short", map[string]string{"SONGCOMMONS_EXPORT_TIMEOUT": "30s"}, nil, "at least 1m0s"},
-		{"export rate", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "1MiB"}, func(c *hooks.Config) { c.ExportMinRate = 1 << 20 }, ""},
-		{"export rate too low", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "100"}, nil, `SONGCOMMONS_EXPORT_MIN_RATE="100": use a size per second of at least 1KiB`},
-		{"export rate word", map[string]string{"SONGCOMMONS_EXPORT_MIN_RATE": "fast"}, nil, "SONGCOMMONS_EXPORT_MIN_RATE"},
-	}
-	if def.SlotsPerClient != 2 || def.BodyTimeout != 15*time.Second || def.ExportTimeout != 2*time.Hour ||
-		def.ExportMinRate != 32<<10 || def.ExportRateWindow != time.Minute {
-		t.Fatalf("defaults %+v", def)
-	}
-	for i, c := range cases {
-		t.Run(fmt.Sprintf("%d_%s", i, c.name), func(t *testing.T) {
-			cfg, ok := readConfig(t, c.env, c.err)
-			if !ok {
-				return
-			}
-			want := hooks.Defaults()
-			c.want(&want)
-			if !reflect.DeepEqual(cfg, want) {
-				t.Fatalf("config %+v, want %+v", cfg, want)
-			}
-		})
 	}
 }

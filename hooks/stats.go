@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/songdata"
 )
 
@@ -46,7 +47,7 @@ type statsCache struct {
 	s  *Stats
 }
 
-func bindStats(app core.App, cfg Config) {
+func bindStats(app core.App, cfg config.Config) {
 	cache := &statsCache{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/stats", func(e *core.RequestEvent) error {

@@ -1,13 +1,13 @@
 package hooks
 
 import (
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/similarity"
 	"songcommons/songdata"
 )
@@ -37,7 +37,7 @@ type statusCounts struct {
 	emb   map[string]int
 }
 
-func bindStatus(app core.App, cfg Config, sim *similarity.Indexes) {
+func bindStatus(app core.App, cfg config.Config, sim *similarity.Indexes) {
 	counts := &statusCounts{}
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.GET("/api/songcommons/status", func(e *core.RequestEvent) error {
@@ -46,7 +46,7 @@ func bindStatus(app core.App, cfg Config, sim *similarity.Indexes) {
 				return e.InternalServerError("Failed to count the dataset.", err)
 			}
 			st := Status{
-				Version:       Version,
+				Version:       config.Version,
 				Songs:         songs,
 				Contributions: rows,
 				Embeddings:    emb,
@@ -54,7 +54,7 @@ func bindStatus(app core.App, cfg Config, sim *similarity.Indexes) {
 				IndexSizes:    sim.Sizes(),
 				SignIn:        cfg.SignInEnabled(),
 				PublicRead:    cfg.PublicRead,
-				LogRetention:  FormatRetention(cfg.LogRetention),
+				LogRetention:  config.FormatRetention(cfg.LogRetention),
 				IPMode:        cfg.IPMode,
 				PolicyVersion: cfg.PolicyVersion,
 			}
@@ -97,15 +97,4 @@ func (c *statusCounts) get(app core.App) (int64, int64, map[string]int, error) {
 	}
 	c.at, c.songs, c.rows, c.emb = time.Now(), songs, rows, emb
 	return songs, rows, emb, nil
-}
-
-// FormatRetention writes a log window as "72h" ("0" = no request logs).
-func FormatRetention(d time.Duration) string {
-	if d == 0 {
-		return "0"
-	}
-	if d%time.Hour == 0 {
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return d.String()
 }

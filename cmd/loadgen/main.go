@@ -25,10 +25,10 @@ import (
 	"syscall"
 	"time"
 
+	"songcommons/config"
+
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
-
-	"songcommons/hooks"
 )
 
 const usageText = `usage: loadgen COMMAND [flags]
@@ -308,7 +308,7 @@ func cmdProfile(args []string) error {
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
-	app, _, err := openApp(*dir, func(cfg *hooks.Config) {
+	app, _, err := openApp(*dir, func(cfg *config.Config) {
 		cfg.GitHubClientID, cfg.GitHubClientSecret = "loadgen-client-id", "loadgen-client-secret"
 		cfg.DailyQuota = 0
 		cfg.RateLimits = false

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
@@ -25,7 +26,7 @@ import (
 
 // openApp opens (creating if needed) a pb_data dir offline, with the
 // service's pragmas, migrations applied and the songcommons hooks bound.
-func openApp(dir string, cfgEdit func(*hooks.Config)) (*core.BaseApp, *similarity.Indexes, error) {
+func openApp(dir string, cfgEdit func(*config.Config)) (*core.BaseApp, *similarity.Indexes, error) {
 	return openAppWith(dir, cfgEdit, hooks.DBConnect)
 }
 
@@ -50,7 +51,7 @@ func connectWithExtra(extra string) core.DBConnectFunc {
 	}
 }
 
-func openAppWith(dir string, cfgEdit func(*hooks.Config), connect core.DBConnectFunc) (*core.BaseApp, *similarity.Indexes, error) {
+func openAppWith(dir string, cfgEdit func(*config.Config), connect core.DBConnectFunc) (*core.BaseApp, *similarity.Indexes, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -61,7 +62,7 @@ func openAppWith(dir string, cfgEdit func(*hooks.Config), connect core.DBConnect
 	if err := app.RunAllMigrations(); err != nil {
 		return nil, nil, fmt.Errorf("migrations: %w", err)
 	}
-	cfg := hooks.Defaults()
+	cfg := config.Defaults()
 	cfg.Quiet = true
 	if cfgEdit != nil {
 		cfgEdit(&cfg)

@@ -1,11 +1,11 @@
-package hooks
+// Package config reads the service's settings from the environment (the
+// SONGCOMMONS_* variables) and the command line, with their defaults.
+package config
 
 import (
-	"github.com/spf13/pflag"
-
 	"fmt"
-	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -121,18 +121,18 @@ func Defaults() Config {
 	return Config{PublicRead: true, LogRetention: 72 * time.Hour, IPMode: "truncated", PolicyVersion: 1, DailyQuota: DefaultDailyQuota,
 		RateLimits: true, BackupCron: "0 3 * * *", BackupKeep: 7,
 		MaxPendingUploads: DefaultMaxPendingUploads, UploadWait: DefaultUploadWait,
-		MaxConcurrentReads: MaxConcurrentReads, ReadWait: ReadWait, SlotsPerClient: DefaultSlotsPerClient,
+		MaxConcurrentReads: DefaultMaxConcurrentReads, ReadWait: DefaultReadWait, SlotsPerClient: DefaultSlotsPerClient,
 		BodyTimeout: DefaultBodyTimeout, ExportTimeout: DefaultExportTimeout, ExportMinRate: DefaultExportMinRate,
 		ExportRateWindow: DefaultExportRateWindow}
 }
 
-// ConfigFromEnv reads SONGCOMMONS_* variables over the defaults.
-func ConfigFromEnv() (Config, error) {
-	return ConfigFrom(os.Getenv)
+// FromEnv reads SONGCOMMONS_* variables over the defaults.
+func FromEnv() (Config, error) {
+	return From(os.Getenv)
 }
 
-// ConfigFrom reads the configuration from getenv (os.Getenv, or a map in tests).
-func ConfigFrom(getenv func(string) string) (Config, error) {
+// From reads the configuration from getenv (os.Getenv, or a map in tests).
+func From(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	c.GitHubClientID = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_ID"))
 	c.GitHubClientSecret = strings.TrimSpace(getenv("SONGCOMMONS_GITHUB_CLIENT_SECRET"))
@@ -237,69 +237,6 @@ func ConfigFrom(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// ParseRetention parses a log window: a Go duration of at least 1h, or 0.
-func ParseRetention(v string) (time.Duration, error) {
-	if v == "0" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration such as 72h", v)
-	}
-	if d != 0 && d < time.Hour {
-		return 0, fmt.Errorf("%q is shorter than the minimum of 1h (use 0 for no request logs)", v)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", v)
-	}
-	return d, nil
-}
-
-// MinMemoryLimit is the smallest memory limit accepted: below it the
-// service would spend its time collecting garbage.
-const MinMemoryLimit = 128 << 20
-
-var memoryUnits = map[string]int64{"": 1, "b": 1,
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-	"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, // as Docker reads them
-	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
-
-// ParseMemoryLimit parses a memory limit: a whole number of bytes with an
-// optional unit, case-insensitive: KiB, MiB, GiB, TiB (or K, M, G, T, the
-// same binary units, as Docker reads them), KB, MB, GB, TB (decimal) or B;
-// such as "3GiB". "off" or "0" means no limit (0).
-func ParseMemoryLimit(v string) (int64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
-	if s == "off" || s == "0" {
-		return 0, nil
-	}
-	n, err := ParseSize(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a size such as 3GiB or 512MiB (or off)", v)
-	}
-	if n < MinMemoryLimit {
-		return 0, fmt.Errorf("%q is below the minimum of 128MiB (use off for no limit)", v)
-	}
-	return n, nil
-}
-
-// ParseSize parses a whole number of bytes with an optional unit,
-// case-insensitive: KiB, MiB, GiB, TiB (or K, M, G, T, the same binary
-// units, as Docker reads them), KB, MB, GB, TB (decimal) or B.
-func ParseSize(v string) (int64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	unit, ok := memoryUnits[strings.TrimSpace(s[i:])]
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if i == 0 || !ok || err != nil || n > math.MaxInt64/unit {
-		return 0, fmt.Errorf("%q is not a size such as 32KiB or 512MiB", v)
-	}
-	return n * unit, nil
-}
-
 // DefaultDailyQuota is 50,000 songs with their analysis and two
 // embeddings a day.
 const DefaultDailyQuota = 150000
@@ -318,38 +255,36 @@ func dailyQuotaFrom(getenv func(string) string, def int) (int, error) {
 	return n, nil
 }
 
-// retentionFlag is a pflag.Value for --log-retention.
-type retentionFlag struct{ d *time.Duration }
+// DefaultMaxPendingUploads is how many heavy writes are admitted at once
+// unless SONGCOMMONS_MAX_PENDING_UPLOADS says otherwise. SQLite has one
+// writer, so past a few admitted uploads more only queue, each holding
+// its decoded body (about 10 MB live for 500 songs with a 200-d vector):
+// 8 keep the writer and both cores busy while some admitted uploads are
+// still arriving over slow links or being validated, and bound what waits
+// in memory to about 100 MB instead of the ~45 uploads seen queueing.
+const DefaultMaxPendingUploads = 8
 
-func (f retentionFlag) String() string { return FormatRetention(*f.d) }
-func (f retentionFlag) Type() string   { return "duration" }
-func (f retentionFlag) Set(v string) error {
-	d, err := ParseRetention(v)
-	if err != nil {
-		return err
-	}
-	*f.d = d
-	return nil
-}
+// DefaultUploadWait is how long a heavy write waits for a slot before it
+// is answered 429.
+const DefaultUploadWait = 2 * time.Second
 
-// ipModeFlag is a pflag.Value for --log-ip.
-type ipModeFlag struct{ s *string }
+// DefaultSlotsPerClient is how many slots of each gate one client address
+// holds at most unless SONGCOMMONS_SLOTS_PER_CLIENT says otherwise.
+const DefaultSlotsPerClient = 2
 
-func (f ipModeFlag) String() string { return *f.s }
-func (f ipModeFlag) Type() string   { return "mode" }
-func (f ipModeFlag) Set(v string) error {
-	switch v {
-	case "full", "truncated", "none":
-		*f.s = v
-		return nil
-	}
-	return fmt.Errorf("%q: use truncated, full or none", v)
-}
+// DefaultMaxConcurrentReads is how many lookups and similarity searches
+// are answered at once: twice the cores. Each is CPU-bound (a lookup is ~40 ms
+// of one core, a search scans the whole matrix on every core), so more at
+// once only share the cores more thinly, hold more answers in memory, and
+// starve the single writer: with 100 clients, uploads stored 113 songs/s
+// while ~90 reads ran at once (BENCHMARKS.md). The others wait their turn,
+// up to DefaultReadWait, in the order Go's channel gives.
+var DefaultMaxConcurrentReads = 2 * runtime.GOMAXPROCS(0)
 
-// AddFlags adds the service's command-line flags (they override the
-// environment): --log-retention and --log-ip.
-func AddFlags(fs *pflag.FlagSet, cfg *Config) {
-	fs.Var(retentionFlag{&cfg.LogRetention}, "log-retention",
-		"how long request logs are kept: a duration of at least 1h, or 0 for none (env SONGCOMMONS_LOG_RETENTION)")
-	fs.Var(ipModeFlag{&cfg.IPMode}, "log-ip", "how client IPs are logged: truncated, full or none (env SONGCOMMONS_LOG_IP)")
-}
+// DefaultReadWait is how long a read waits for a slot before it is answered 429.
+const DefaultReadWait = 30 * time.Second
+
+// DefaultBodyTimeout is how long a client may take to send a request body
+// (with as much again per further MiB) unless SONGCOMMONS_BODY_TIMEOUT
+// says otherwise.
+const DefaultBodyTimeout = 15 * time.Second
