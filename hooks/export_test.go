@@ -23,3 +23,13 @@ const ReserveLow, ReserveTarget = reserveLow, reserveTarget
 func LayoutState(app core.App) (rewrites int, pending bool, took time.Duration, due time.Time) {
 	return layoutOf(app).state()
 }
+
+// SetLayoutRewrite sets the longest background rewrite and the duty factor
+// of an app's layout (tests: a rewrite on a loaded machine may take longer
+// than rewriteMaxPause, which would end the background rewrites).
+func SetLayoutRewrite(app core.App, maxPause time.Duration, duty int) {
+	l := layoutOf(app)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.maxPause, l.duty = maxPause, time.Duration(duty)
+}

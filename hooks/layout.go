@@ -52,6 +52,8 @@ type layout struct {
 	rewriteTook  time.Duration // how long it took
 	rewriteRate  float64       // bytes rewritten per second, last measured
 	rewrites     int           // rewrites run (inline and background)
+	maxPause     time.Duration // rewriteMaxPause, unless a test sets another
+	duty         time.Duration // rewriteDuty, unless a test sets another
 	next         *time.Timer   // the background rewrite due, if any
 	due          time.Time     // when next fires
 	stopped      bool          // the app is terminating
@@ -67,8 +69,8 @@ const (
 	// ended, and only when contributions were written since.
 	rewriteDuty = 19
 	// rewriteMaxPause: background rewrites run while one is expected to
-	// take at most this long (size / the last measured rate); uploads
-	// wait for a rewrite in progress.
+	// take at most this long (the bytes in use over the last measured
+	// rate); uploads wait for a rewrite in progress.
 	rewriteMaxPause = 2 * time.Second
 	// rewriteAssumedRate (bytes per second) predicts a rewrite's duration
 	// until one was measured: below what a rewrite measures here, so a
@@ -89,7 +91,9 @@ const (
 )
 
 func layoutOf(app core.App) *layout {
-	return app.Store().GetOrSet("songcommonsLayout", func() any { return &layout{rewrittenSeq: -1} }).(*layout)
+	return app.Store().GetOrSet("songcommonsLayout", func() any {
+		return &layout{rewrittenSeq: -1, maxPause: rewriteMaxPause, duty: rewriteDuty}
+	}).(*layout)
 }
 
 // committed notes a contribution write's commit and returns its number,
@@ -115,18 +119,35 @@ func (l *layout) maintainAfter(app core.App, n int64) error {
 func (l *layout) maintain(app core.App) error {
 	size := fileSize(filepath.Join(app.DataDir(), "data.db")) + walSize(app)
 	if size < rewriteBelow {
-		return l.rewrite(app, size)
+		return l.rewrite(app)
 	}
 	if err := topUpReserve(app); err != nil {
 		return err
 	}
-	l.rewriteLater(app, size)
+	l.rewriteLater(app)
 	return nil
+}
+
+// usedBytes is the size of data.db's pages in use (what a rewrite
+// copies; free pages are dropped).
+func usedBytes(app core.App) (int64, error) {
+	var pages, free, size int64
+	db := app.DB()
+	for q, v := range map[string]*int64{"page_count": &pages, "freelist_count": &free, "page_size": &size} {
+		if err := db.NewQuery("PRAGMA " + q).Row(v); err != nil {
+			return 0, err
+		}
+	}
+	return (pages - free) * size, nil
 }
 
 // rewrite rewrites data.db in b-tree order and notes how long it took
 // (l.mu held).
-func (l *layout) rewrite(app core.App, size int64) error {
+func (l *layout) rewrite(app core.App) error {
+	used, err := usedBytes(app)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	l.rewrittenSeq = l.seq.Load()
 	if _, err := app.NonconcurrentDB().NewQuery("VACUUM").Execute(); err != nil {
@@ -135,16 +156,16 @@ func (l *layout) rewrite(app core.App, size int64) error {
 	l.rewrittenAt = time.Now()
 	l.rewriteTook = l.rewrittenAt.Sub(start)
 	if l.rewriteTook > 0 {
-		l.rewriteRate = float64(size) / l.rewriteTook.Seconds()
+		l.rewriteRate = float64(used) / l.rewriteTook.Seconds()
 	}
 	l.rewrites++
 	return nil
 }
 
-// rewriteLater schedules a background rewrite of a data.db of size bytes
-// past rewriteBelow, unless one is scheduled, or none would be short
-// enough (l.mu held).
-func (l *layout) rewriteLater(app core.App, size int64) {
+// rewriteLater schedules a background rewrite of a data.db past
+// rewriteBelow, unless one is scheduled, or none would be short enough
+// (l.mu held).
+func (l *layout) rewriteLater(app core.App) {
 	if l.next != nil || l.stopped {
 		return
 	}
@@ -152,10 +173,10 @@ func (l *layout) rewriteLater(app core.App, size int64) {
 	if rate == 0 {
 		rate = rewriteAssumedRate
 	}
-	if float64(size)/rate > rewriteMaxPause.Seconds() {
+	if used, err := usedBytes(app); err != nil || float64(used)/rate > l.maxPause.Seconds() {
 		return
 	}
-	l.due = l.rewrittenAt.Add(rewriteDuty * l.rewriteTook)
+	l.due = l.rewrittenAt.Add(l.duty * l.rewriteTook)
 	l.next = time.AfterFunc(max(time.Until(l.due), 0), func() { l.rewriteNow(app) })
 }
 
@@ -174,15 +195,14 @@ func (l *layout) rewriteNow(app core.App) {
 		return
 	}
 	if app.Store().Has(core.StoreKeyActiveBackup) || guardOf(app).running.Load() {
-		l.due = time.Now().Add(max(rewriteDuty*l.rewriteTook, time.Second))
+		l.due = time.Now().Add(max(l.duty*l.rewriteTook, time.Second))
 		l.next = time.AfterFunc(time.Until(l.due), func() { l.rewriteNow(app) })
 		l.mu.Unlock()
 		return
 	}
 	var err error
 	if l.seq.Load() != l.rewrittenSeq {
-		size := fileSize(filepath.Join(app.DataDir(), "data.db")) + walSize(app)
-		if err = l.rewrite(app, size); err == nil {
+		if err = l.rewrite(app); err == nil {
 			err = topUpReserve(app) // the rewrite left no free pages
 		}
 	}
