@@ -1,10 +1,13 @@
 package hooks
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -23,23 +26,56 @@ import (
 //   - inside a page, a new row is placed below the rows already there, so
 //     the rows one upload puts on the same page sit side by side. In a
 //     large database an upload puts few rows on any one page; in a small
-//     one it puts many, so while data.db is small it is rewritten (VACUUM:
-//     every table in b-tree order) after every contribution write.
+//     one it puts many. A rewrite (VACUUM: every table and index in b-tree
+//     order, which is random for contributed rows) undoes that. While
+//     data.db is small it is rewritten after every contribution write,
+//     before the upload is acknowledged. Past rewriteBelow it is rewritten
+//     in the background, at most once per rewriteDuty times the last
+//     rewrite's duration (so rewrites take at most 1/(1+rewriteDuty) of
+//     the writer's time), for as long as one rewrite takes at most
+//     rewriteMaxPause (uploads wait for it). Past that size an upload
+//     spreads over so many pages that it rarely puts two rows on one, and
+//     the nightly compaction rewrites the file (README, threat model).
 //
-// Both run after the contribution's commit and before its WAL is emptied
-// (journal.go), so no copy of the files shows the upload's own layout for
-// longer than the upload takes.
+// The maintenance after an upload runs after its commit and before its WAL
+// is emptied (journal.go), so no copy of the files shows the upload's own
+// page allocation for longer than the upload takes; the in-page order of a
+// database past rewriteBelow lasts until the next background rewrite.
 type layout struct {
 	mu   sync.Mutex   // one maintenance at a time
 	seq  atomic.Int64 // contribution writes committed
 	done int64        // seq when the last maintenance started (under mu)
+
+	// the background rewrite past rewriteBelow (under mu)
+	rewrittenSeq int64         // seq when the last rewrite started; -1: none since start-up
+	rewrittenAt  time.Time     // when the last rewrite ended
+	rewriteTook  time.Duration // how long it took
+	rewriteRate  float64       // bytes rewritten per second, last measured
+	rewrites     int           // rewrites run (inline and background)
+	maxPause     time.Duration // rewriteMaxPause, unless a test sets another
+	duty         time.Duration // rewriteDuty, unless a test sets another
+	next         *time.Timer   // the background rewrite due, if any
+	due          time.Time     // when next fires
+	stopped      bool          // the app is terminating
 }
 
 const (
 	// rewriteBelow: a data.db smaller than this is rewritten after every
-	// contribution write (about 0.1 s per MiB on a 2-core server;
+	// contribution write (about 0.1 s at 16 MiB on a 2-core server;
 	// BENCHMARKS.md).
 	rewriteBelow = 16 << 20
+	// rewriteDuty: past rewriteBelow, a background rewrite starts no
+	// sooner than rewriteDuty times the last rewrite's duration after it
+	// ended, and only when contributions were written since.
+	rewriteDuty = 19
+	// rewriteMaxPause: background rewrites run while one is expected to
+	// take at most this long (the bytes in use over the last measured
+	// rate); uploads wait for a rewrite in progress.
+	rewriteMaxPause = 2 * time.Second
+	// rewriteAssumedRate (bytes per second) predicts a rewrite's duration
+	// until one was measured: below what a rewrite measures here, so a
+	// server started on a large database does not rewrite it to find out.
+	rewriteAssumedRate = 32 << 20
 	// reserveLow and reserveTarget, in pages: when fewer free pages are
 	// left than reserveLow, the reserve is filled up to reserveTarget. The
 	// largest upload (500 songs with a musicnn and a clap vector each)
@@ -55,7 +91,9 @@ const (
 )
 
 func layoutOf(app core.App) *layout {
-	return app.Store().GetOrSet("songcommonsLayout", func() any { return &layout{} }).(*layout)
+	return app.Store().GetOrSet("songcommonsLayout", func() any {
+		return &layout{rewrittenSeq: -1, maxPause: rewriteMaxPause, duty: rewriteDuty}
+	}).(*layout)
 }
 
 // committed notes a contribution write's commit and returns its number,
@@ -76,15 +114,113 @@ func (l *layout) maintainAfter(app core.App, n int64) error {
 }
 
 // maintain rewrites a small data.db, or tops up the reserve of free pages
-// of a larger one (l.mu held, or at start-up).
+// of a larger one and sees that a background rewrite is due (l.mu held,
+// or at start-up).
 func (l *layout) maintain(app core.App) error {
-	if fileSize(filepath.Join(app.DataDir(), "data.db"))+walSize(app) < rewriteBelow {
-		if _, err := app.NonconcurrentDB().NewQuery("VACUUM").Execute(); err != nil {
-			return fmt.Errorf("layout: rewriting data.db: %w", err)
-		}
-		return nil
+	size := fileSize(filepath.Join(app.DataDir(), "data.db")) + walSize(app)
+	if size < rewriteBelow {
+		return l.rewrite(app)
 	}
-	return topUpReserve(app)
+	if err := topUpReserve(app); err != nil {
+		return err
+	}
+	l.rewriteLater(app)
+	return nil
+}
+
+// usedBytes is the size of data.db's pages in use (what a rewrite
+// copies; free pages are dropped).
+func usedBytes(app core.App) (int64, error) {
+	var pages, free, size int64
+	db := app.DB()
+	for q, v := range map[string]*int64{"page_count": &pages, "freelist_count": &free, "page_size": &size} {
+		if err := db.NewQuery("PRAGMA " + q).Row(v); err != nil {
+			return 0, err
+		}
+	}
+	return (pages - free) * size, nil
+}
+
+// rewrite rewrites data.db in b-tree order and notes how long it took
+// (l.mu held).
+func (l *layout) rewrite(app core.App) error {
+	used, err := usedBytes(app)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	l.rewrittenSeq = l.seq.Load()
+	if _, err := app.NonconcurrentDB().NewQuery("VACUUM").Execute(); err != nil {
+		return fmt.Errorf("layout: rewriting data.db: %w", err)
+	}
+	l.rewrittenAt = time.Now()
+	l.rewriteTook = l.rewrittenAt.Sub(start)
+	if l.rewriteTook > 0 {
+		l.rewriteRate = float64(used) / l.rewriteTook.Seconds()
+	}
+	l.rewrites++
+	return nil
+}
+
+// rewriteLater schedules a background rewrite of a data.db past
+// rewriteBelow, unless one is scheduled, or none would be short enough
+// (l.mu held).
+func (l *layout) rewriteLater(app core.App) {
+	if l.next != nil || l.stopped {
+		return
+	}
+	rate := l.rewriteRate
+	if rate == 0 {
+		rate = rewriteAssumedRate
+	}
+	if used, err := usedBytes(app); err != nil || float64(used)/rate > l.maxPause.Seconds() {
+		return
+	}
+	l.due = l.rewrittenAt.Add(l.duty * l.rewriteTook)
+	l.next = time.AfterFunc(max(time.Until(l.due), 0), func() { l.rewriteNow(app) })
+}
+
+// rewriteNow is the background rewrite: a contribution write of its own
+// (the journal's gate keeps account writes out of its WAL), then the WAL
+// is emptied. It is skipped when nothing was written since the last
+// rewrite, and put off while a backup reads the database.
+func (l *layout) rewriteNow(app core.App) {
+	j := journalOf(app)
+	j.gate.RLock()
+	defer j.gate.RUnlock()
+	l.mu.Lock()
+	l.next = nil
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	if app.Store().Has(core.StoreKeyActiveBackup) || guardOf(app).running.Load() {
+		l.due = time.Now().Add(max(l.duty*l.rewriteTook, time.Second))
+		l.next = time.AfterFunc(time.Until(l.due), func() { l.rewriteNow(app) })
+		l.mu.Unlock()
+		return
+	}
+	var err error
+	if l.seq.Load() != l.rewrittenSeq {
+		if err = l.rewrite(app); err == nil {
+			err = topUpReserve(app) // the rewrite left no free pages
+		}
+	}
+	l.mu.Unlock()
+	if err == nil {
+		err = emptyWALWithin(app, contributionCheckpointWait)
+	}
+	if err != nil && !errors.Is(err, ErrWALBusy) {
+		app.Logger().Warn("songcommons: background rewrite of data.db failed", slog.String("error", err.Error()))
+	}
+}
+
+// layoutState is what the layout tests look at: rewrites run, and whether
+// a background rewrite is scheduled.
+func (l *layout) state() (rewrites int, pending bool, took time.Duration, due time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rewrites, l.next != nil, l.rewriteTook, l.due
 }
 
 // topUpReserve refills the free-page list when it has fewer than
@@ -143,7 +279,9 @@ func topUpReserve(app core.App) error {
 
 // bindLayout prepares the layout when the server starts (the nightly
 // compaction leaves no free pages): the first upload after a start finds
-// its reserve.
+// its reserve. A database past rewriteBelow gets a background rewrite
+// soon after the start (uploads before a restart are not known to have
+// been rewritten). A terminating app cancels the rewrite due.
 func bindLayout(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		l := layoutOf(se.App)
@@ -157,5 +295,16 @@ func bindLayout(app core.App) {
 			se.App.Logger().Warn("songcommons: layout maintenance at start-up failed", "error", err.Error())
 		}
 		return se.Next()
+	})
+	app.OnTerminate().BindFunc(func(te *core.TerminateEvent) error {
+		l := layoutOf(te.App)
+		l.mu.Lock()
+		l.stopped = true
+		if l.next != nil {
+			l.next.Stop()
+			l.next = nil
+		}
+		l.mu.Unlock()
+		return te.Next()
 	})
 }
