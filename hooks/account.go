@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -147,8 +146,8 @@ type accounts struct {
 	q   *quotas
 }
 
-// bindAccounts: consent and quota on every upload path, the contributor's
-// rights routes, and privacy requests.
+// bindAccounts: consent and quota on every upload path (the contributor's
+// rights routes and privacy requests are in the route table).
 func bindAccounts(app core.App, cfg config.Config) *accounts {
 	a := &accounts{cfg: cfg, q: newQuotas()}
 
@@ -180,15 +179,6 @@ func bindAccounts(app core.App, cfg config.Config) *accounts {
 		}
 		return nil
 	})
-
-	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := se.Router.Group("/api/songcommons")
-		g.GET("/me", a.meHandler)
-		g.DELETE("/me", a.deleteMeHandler)
-		g.POST("/me/consent", a.consentHandler)
-		g.POST("/privacy-requests", privacyRequestHandler)
-		return se.Next()
-	})
 	return a
 }
 
@@ -206,16 +196,6 @@ func legacyRows(e *core.BatchRequestEvent) int {
 		}
 	}
 	return n
-}
-
-func (a *accounts) requireUser(e *core.RequestEvent) error {
-	if e.Auth == nil {
-		return e.UnauthorizedError("Sign in with GitHub to see or change your account.", nil)
-	}
-	if e.Auth.Collection().Name != "users" {
-		return e.ForbiddenError("This route is for contributor accounts.", nil)
-	}
-	return nil
 }
 
 // MyData is everything the service holds about an account.
@@ -266,9 +246,6 @@ func (a *accounts) myData(app core.App, user *core.Record) MyData {
 }
 
 func (a *accounts) meHandler(e *core.RequestEvent) error {
-	if err := a.requireUser(e); err != nil {
-		return err
-	}
 	e.Response.Header().Set("Content-Disposition", `attachment; filename="songcommons-my-data.json"`)
 	return e.JSON(http.StatusOK, a.myData(e.App, e.Auth))
 }
@@ -278,12 +255,11 @@ type consentRequest struct {
 	Version int   `json:"version"`
 }
 
+// consentHandler records consent or its withdrawal (an account write: the
+// route runs it under the journal).
 func (a *accounts) consentHandler(e *core.RequestEvent) error {
-	if err := a.requireUser(e); err != nil {
-		return err
-	}
 	var req consentRequest
-	if err := readJSON(e, 4<<10, &req); err != nil {
+	if err := readJSON(e, maxConsentBody, &req); err != nil {
 		return err
 	}
 	if req.Accept == nil {
@@ -304,39 +280,31 @@ func (a *accounts) consentHandler(e *core.RequestEvent) error {
 	} else {
 		user.Set("uploads_paused", true)
 	}
-	if err := journalOf(e.App).Account(func() error { return e.App.Save(user) }); errors.Is(err, ErrWALBusy) {
-		return accountBusy(e)
-	} else if err != nil {
+	if err := e.App.Save(user); err != nil {
 		return e.InternalServerError("Failed to record consent.", err)
 	}
 	return e.JSON(http.StatusOK, a.myData(e.App, user))
 }
 
+// deleteMeHandler erases the account and its GitHub link (an account
+// write: the route runs it under the journal).
 func (a *accounts) deleteMeHandler(e *core.RequestEvent) error {
-	if err := a.requireUser(e); err != nil {
-		return err
-	}
 	user, err := e.App.FindRecordById("users", e.Auth.Id)
 	if err != nil {
 		return e.NotFoundError("The account no longer exists.", err)
 	}
-	err = journalOf(e.App).Account(func() error {
-		return e.App.RunInTransaction(func(tx core.App) error {
-			links, err := tx.FindAllExternalAuthsByRecord(user)
-			if err != nil {
+	err = e.App.RunInTransaction(func(tx core.App) error {
+		links, err := tx.FindAllExternalAuthsByRecord(user)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if err := tx.Delete(l); err != nil {
 				return err
 			}
-			for _, l := range links {
-				if err := tx.Delete(l); err != nil {
-					return err
-				}
-			}
-			return tx.Delete(user)
-		})
+		}
+		return tx.Delete(user)
 	})
-	if errors.Is(err, ErrWALBusy) {
-		return accountBusy(e)
-	}
 	if err != nil {
 		return e.InternalServerError("Failed to delete the account.", err)
 	}
@@ -354,7 +322,7 @@ type privacyRequest struct {
 // account, even when signed in.
 func privacyRequestHandler(e *core.RequestEvent) error {
 	var req privacyRequest
-	if err := readJSON(e, 16<<10, &req); err != nil {
+	if err := readJSON(e, maxPrivacyBody, &req); err != nil {
 		return err
 	}
 	text := strings.TrimSpace(req.Text)

@@ -250,45 +250,51 @@ func Checkpoint(app core.App) error {
 	return err
 }
 
-// guardedWrite reports whether a request may write to data.db: every
-// method but GET/HEAD/OPTIONS, except the POSTs that only read (lookup,
-// similar) or touch no database (realtime subscriptions). During a
-// compaction these are answered 503 at once; otherwise they would wait for
-// the write lock and lose their connection at the restart.
-func guardedWrite(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
+// compactionGuardID names the guard that refuses writes while a
+// compaction runs.
+const compactionGuardID = "songcommonsCompactionGuard"
+
+// compactionWriteGuard answers 503 (Retry-After) to a request that may write
+// to data.db while a compaction runs: it would otherwise wait for the
+// write lock and lose its connection at the restart. The service's routes
+// that write carry it (routes.go); routerWide, it guards PocketBase's
+// routes: every method but GET, HEAD and OPTIONS, except realtime
+// subscriptions (they touch no database).
+func compactionWriteGuard(routerWide bool) *hook.Handler[*core.RequestEvent] {
+	return &hook.Handler[*core.RequestEvent]{
+		Id:       compactionGuardID,
+		Priority: compactionPriority,
+		Func: func(e *core.RequestEvent) error {
+			if routerWide {
+				switch e.Request.Method {
+				case http.MethodGet, http.MethodHead, http.MethodOptions:
+					return e.Next()
+				}
+				if e.Request.Pattern == realtimeSubscribeRoute {
+					return e.Next()
+				}
+			}
+			// counted before the check: Compact sets running, then
+			// waits for the count, so no write slips past unseen
+			g := guardOf(e.App)
+			g.writes.Add(1)
+			defer g.writes.Add(-1)
+			if g.running.Load() {
+				e.Response.Header().Set("Retry-After", "180")
+				return e.Error(http.StatusServiceUnavailable,
+					"The database is being compacted (a daily privacy measure). Retry in a few minutes; nothing of this request was stored.", nil)
+			}
+			return e.Next()
+		},
 	}
-	p := r.URL.Path
-	return p != "/api/songcommons/lookup" && p != "/api/songcommons/similar" && p != "/api/realtime"
 }
 
 func bindCompaction(app core.App, c *Compactor) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		g := guardOf(se.App)
 		if note := finishedNote(se.App.DataDir()); note != "" {
 			se.App.Logger().Info("songcommons: compacted data.db swapped in at start-up", "compaction", note)
 		}
-		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
-			Id:       "songcommonsCompactionGuard",
-			Priority: -900,
-			Func: func(e *core.RequestEvent) error {
-				if !guardedWrite(e.Request) {
-					return e.Next()
-				}
-				// counted before the check: Compact sets running, then
-				// waits for the count, so no write slips past unseen
-				g.writes.Add(1)
-				defer g.writes.Add(-1)
-				if g.running.Load() {
-					e.Response.Header().Set("Retry-After", "180")
-					return e.Error(http.StatusServiceUnavailable,
-						"The database is being compacted (a daily privacy measure). Retry in a few minutes; nothing of this request was stored.", nil)
-				}
-				return e.Next()
-			},
-		})
+		se.Router.Bind(compactionWriteGuard(true))
 		// daily compaction at a quiet hour; WAL checkpoints every 15 minutes
 		se.App.Cron().MustAdd("songcommonsCompaction", "17 4 * * *", func() {
 			err := c.Compact(se.App)

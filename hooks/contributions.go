@@ -45,8 +45,7 @@ const ReadSignInMessage = "This server makes the dataset readable by signed-in u
 // when reads are limited to signed-in users, and bounds the body of record
 // requests on contributed collections.
 func guardContributed(e *core.RequestEvent, cfg config.Config) error {
-	c := recordsPathCollection(e.Request.URL.Path)
-	if c == "" || !isContributed(e.App, c) {
+	if !recordRoutes[e.Request.Pattern] || !isContributed(e.App, e.Request.PathValue("collection")) {
 		return e.Next()
 	}
 	if e.Auth == nil {

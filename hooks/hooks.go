@@ -1,6 +1,9 @@
-// Package hooks binds songcommons to a PocketBase app: settings from the
-// environment, validation of contributed rows, privacy hooks, service routes
-// and the static web UI. Each concern lives in its own file.
+// Package hooks binds songcommons to a PocketBase app: the route table
+// (routes.go) with each route's guards, and the record, auth, request and
+// serve hooks that put PocketBase's own routes and records on the
+// service's write path and privacy rules. Storing contributions, the
+// schema, the similarity indexes and the configuration live in their own
+// packages; this one only binds them.
 package hooks
 
 import (
@@ -13,33 +16,42 @@ import (
 	"songcommons/similarity"
 )
 
+// service is what the bindings of one app share.
+type service struct {
+	cfg      config.Config
+	sim      *similarity.Indexes
+	writer   *contribute.Writer
+	accounts *accounts
+	gates    gates
+}
+
 // Register binds every songcommons hook and route to app and returns the
 // similarity indexes it keeps. publicFS holds the web UI (pb_public); it
 // may be nil.
 func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Indexes {
-	sim := similarity.New()
-	w := contribute.New(app, sim, journalOf(app))
+	s := &service{cfg: cfg, sim: similarity.New(), gates: newGates(cfg)}
+	s.writer = contribute.New(app, s.sim, journalOf(app))
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
 	bindContributions(app, cfg)
-	bindContributedRecords(app, w)
+	bindContributedRecords(app, s.writer)
 	bindLogs(app, cfg)
 	bindRealtime(app)
-	bindSimilarity(app, cfg, sim)
-	acc := bindAccounts(app, cfg)
-	bindRoutes(app, cfg, sim, w, acc)
-	// after the cheap refusals and the upload slots (bindAccounts, bindRoutes),
-	// before anything that writes: its request hooks enclose every write
+	bindSimilarity(app, cfg, s.sim)
+	s.accounts = bindAccounts(app, cfg)
+	s.bindServiceRoutes(app)
+	bindPocketBaseUploads(app, s.gates)
+	// after the cheap refusals and the upload slots (bindAccounts,
+	// bindPocketBaseUploads), before anything that writes: its request
+	// hooks enclose every write
 	bindJournal(app)
-	bindBatchFastPath(app, w) // after bindAccounts: consent and quota admit the batch first
-	bindStatus(app, cfg, sim)
-	bindStats(app, cfg)
+	bindBatchFastPath(app, s.writer) // after bindAccounts: consent and quota admit the batch first
 	bindCompaction(app, &Compactor{})
 	bindCheckpointer(app)
 	bindLayout(app)
 	bindOperations(app, cfg)
 	bindRateLimitPer64(app)
 	bindStatic(app, publicFS)
-	return sim
+	return s.sim
 }

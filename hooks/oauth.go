@@ -107,21 +107,17 @@ func coarsenTimestamps(app core.App, table, id string) error {
 	return err
 }
 
-// emailRoutes are PocketBase's auth routes that work through an e-mail
-// address or a password. Contributor accounts have neither (GitHub sign-in
-// only, no e-mail kept), so for the users collection they are closed
-// before they read the body: nothing typed into them reaches a lookup or a
-// log. Superusers keep theirs (the dashboard signs in with a password).
-var emailRoutes = []string{"request-verification", "confirm-verification", "request-email-change",
-	"confirm-email-change", "request-password-reset", "confirm-password-reset", "request-otp",
-	"auth-with-otp", "auth-with-password"}
-
 // EmailRouteClosedMessage answers a request to one of emailRoutes.
 const EmailRouteClosedMessage = "Contributor accounts sign in with GitHub only and have no e-mail address or password here, so this route is closed."
 
-// bindGitHubOnly closes emailRoutes for the users collection. The routes
-// are found by the pattern PocketBase registered them under, compared
-// whole; TestEmailRoutesClosed fails if PocketBase renames one.
+// bindGitHubOnly closes PocketBase's auth routes that work through an
+// e-mail address or a password (emailRoutes) for the users collection.
+// Contributor accounts have neither (GitHub sign-in only, no e-mail kept),
+// so they are closed before they read the body: nothing typed into them
+// reaches a lookup or a log. Superusers keep theirs (the dashboard signs in
+// with a password). The routes are found by the pattern PocketBase
+// registered them under, compared whole; TestEmailRoutesClosed fails if
+// PocketBase renames one.
 func bindGitHubOnly(app core.App) {
 	closed := map[string]bool{}
 	for _, r := range emailRoutes {

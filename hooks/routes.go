@@ -1,13 +1,29 @@
 package hooks
 
 import (
+	"net/http"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 
 	"songcommons/config"
-	"songcommons/contribute"
-	"songcommons/similarity"
 )
+
+// The routes of the service, each with its guards. Every route under
+// /api/songcommons is listed in serviceRoutes; the guards bound to it run
+// in this order, whatever order they are listed in:
+//
+//  1. the compaction guard (routes that write: 503 while the nightly
+//     compaction runs; compactionPriority),
+//  2. who may ask (anyone, readers of the dataset, contributors, account
+//     holders; whoPriority),
+//  3. the body, read whole under the body deadline (bodyGuard),
+//  4. a slot of the route's admission gate (AdmissionPriority),
+//  5. the journal discipline for account writes (journalPriority); the
+//     write path runs contribution writes under it itself,
+//
+// so that a guest or a slow client never holds a slot. PocketBase's own
+// routes that the service guards follow in pocketBaseRoutes.
 
 // Request body bounds of the service routes (PocketBase's record and batch
 // routes have theirs in guardContributed and the batch settings).
@@ -16,11 +32,118 @@ const (
 	maxSimilarBody    = 256 << 10
 	maxContributeBody = 8 << 20
 	maxReceiptsBody   = 1 << 20
+	maxConsentBody    = 4 << 10
+	maxPrivacyBody    = 16 << 10
 )
 
-// whoPriority puts a route's check of who asks before its body is read
-// (bodyGuard) and its slot taken (AdmissionPriority).
-const whoPriority = AdmissionPriority - 2
+// Guard priorities, relative to the admission gate's (the rate limiter,
+// the auth token and the body deadline run before all of them).
+const (
+	compactionPriority = AdmissionPriority - 10
+	whoPriority        = AdmissionPriority - 2
+	journalPriority    = AdmissionPriority + 1
+)
+
+// route is one service route: method, path under /api/songcommons,
+// handler and guards.
+type route struct {
+	method, path string
+	handler      func(*core.RequestEvent) error
+	who          who
+	body         int64      // the request body, read before any slot is taken (0: none)
+	gate         *admission // nil: no slot
+	writes       bool       // writes data.db: refused while a compaction runs
+	account      bool       // an account write: runs alone under the journal
+	doc          apiDoc     // what the OpenAPI document says of it
+}
+
+// who is the check of who may ask.
+type who int
+
+const (
+	anyone      who = iota
+	reader          // the dataset's readers: anyone, or signed-in users (SONGCOMMONS_PUBLIC_READ=false)
+	contributor     // a signed-in contributor account
+	accountUser     // a signed-in contributor, about their own account
+)
+
+// serviceRoutes is the route table of the service.
+func (s *service) serviceRoutes() []route {
+	return []route{
+		{method: http.MethodPost, path: "/lookup", handler: lookupHandler(s.sim),
+			who: reader, body: maxLookupBody, gate: s.gates.reads, doc: lookupDoc},
+		{method: http.MethodGet, path: "/similar", handler: similarGetHandler(s.sim),
+			who: reader, gate: s.gates.reads, doc: similarGetDoc},
+		{method: http.MethodPost, path: "/similar", handler: similarPostHandler(s.sim),
+			who: reader, body: maxSimilarBody, gate: s.gates.reads, doc: similarPostDoc},
+		{method: http.MethodPost, path: "/contribute", handler: contributeHandler(s.writer, s.accounts),
+			who: contributor, body: maxContributeBody, gate: s.gates.uploads, writes: true, doc: contributeDoc},
+		{method: http.MethodPost, path: "/receipts/delete", handler: receiptDeleteHandler(s.writer),
+			body: maxReceiptsBody, writes: true, doc: receiptsDeleteDoc},
+		{method: http.MethodGet, path: "/me", handler: s.accounts.meHandler,
+			who: accountUser, doc: meDoc},
+		{method: http.MethodDelete, path: "/me", handler: s.accounts.deleteMeHandler,
+			who: accountUser, writes: true, account: true, doc: deleteMeDoc},
+		{method: http.MethodPost, path: "/me/consent", handler: s.accounts.consentHandler,
+			who: accountUser, body: maxConsentBody, writes: true, account: true, doc: consentDoc},
+		{method: http.MethodPost, path: "/privacy-requests", handler: privacyRequestHandler,
+			body: maxPrivacyBody, writes: true, doc: privacyRequestDoc},
+		{method: http.MethodGet, path: "/status", handler: statusHandler(s.cfg, s.sim),
+			doc: statusDoc},
+		{method: http.MethodGet, path: "/stats", handler: statsHandler(),
+			who: reader, doc: statsDoc},
+	}
+}
+
+// bindServiceRoutes registers serviceRoutes under /api/songcommons with
+// their guards, and the body deadline on every route of the server.
+func (s *service) bindServiceRoutes(app core.App) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		sc := se.Router.Group(servicePrefix)
+		sc.Unbind(compactionGuardID) // bound to each route that writes
+		for _, r := range s.serviceRoutes() {
+			rt := sc.Route(r.method, r.path, r.handler)
+			for _, g := range s.guards(r) {
+				rt.Bind(g)
+			}
+		}
+		se.Router.Bind(bodyDeadline(s.cfg.BodyTimeout))
+		g := s.gates
+		say(s.cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s), at most %d of each per client address; request bodies within %s (+%s per MiB)",
+			cap(g.uploads.slots), g.uploads.wait, cap(g.reads.slots), g.reads.wait, s.cfg.SlotsPerClient, s.cfg.BodyTimeout, s.cfg.BodyTimeout)
+		return se.Next()
+	})
+}
+
+// servicePrefix is the path of every service route.
+const servicePrefix = "/api/songcommons"
+
+// guards are the middlewares of a route.
+func (s *service) guards(r route) []*hook.Handler[*core.RequestEvent] {
+	var gs []*hook.Handler[*core.RequestEvent]
+	if r.writes {
+		gs = append(gs, compactionWriteGuard(false))
+	}
+	switch r.who {
+	case reader:
+		gs = append(gs, &hook.Handler[*core.RequestEvent]{Id: "songcommonsReadGuard", Priority: whoPriority, Func: readGuard(s.cfg)})
+	case contributor:
+		gs = append(gs, signedIn())
+	case accountUser:
+		gs = append(gs, &hook.Handler[*core.RequestEvent]{Id: "songcommonsAccountUser", Priority: whoPriority, Func: requireUser})
+	}
+	if r.body > 0 {
+		gs = append(gs, bodyGuard(r.body))
+	}
+	if r.gate != nil {
+		gs = append(gs, r.gate.guard())
+	}
+	if r.account {
+		gs = append(gs, &hook.Handler[*core.RequestEvent]{Id: "songcommonsAccountJournal", Priority: journalPriority,
+			Func: func(e *core.RequestEvent) error { return journalOf(e.App).AccountRequest(e, e.Next) }})
+	}
+	return gs
+}
 
 // gates are the admissions of the heavy requests: uploads (everything
 // that ends at SQLite's writer with a large body) and reads (lookups and
@@ -38,34 +161,47 @@ func newGates(cfg config.Config) gates {
 	}
 }
 
-// bindRoutes registers the service routes under /api/songcommons, each
-// with its guards bound to it in the order they run: who may ask
-// (ReadGuard, signedIn), the body read under its deadline (bodyGuard),
-// then a slot (admission), so that a guest or a slow client never holds
-// one. PocketBase's own upload routes (record creates on the contributed
-// collections, /api/batch) take their upload slot in their request hooks,
-// which run once PocketBase has read and parsed the body, whatever path
-// the route has.
-func bindRoutes(app core.App, cfg config.Config, sim *similarity.Indexes, w *contribute.Writer, acc *accounts) {
-	g := newGates(cfg)
-	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		read := &hook.Handler[*core.RequestEvent]{Id: "songcommonsReadGuard", Priority: whoPriority, Func: ReadGuard(cfg)}
-		sc := se.Router.Group("/api/songcommons")
-		sc.POST("/lookup", lookupHandler(sim)).Bind(read, bodyGuard(maxLookupBody), g.reads.guard())
-		sc.GET("/similar", similarGetHandler(sim)).Bind(read, g.reads.guard())
-		sc.POST("/similar", similarPostHandler(sim)).Bind(read, bodyGuard(maxSimilarBody), g.reads.guard())
-		sc.POST("/contribute", contributeHandler(w, acc)).Bind(signedIn(), bodyGuard(maxContributeBody), g.uploads.guard())
-		sc.POST("/receipts/delete", receiptDeleteHandler(w)).Bind(bodyGuard(maxReceiptsBody))
+// PocketBase's own routes that the service guards. They are PocketBase's
+// to register, so their guards are bound by the pattern PocketBase
+// registers each route under (compared whole; tests fail if PocketBase
+// renames one), or to the request hooks of their records:
+//
+//   - record routes of the contributed collections (recordRoutes): a guest
+//     may not create (401), nor read when reads are limited to signed-in
+//     users; bodies are bounded (guardContributed, router-wide);
+//   - record creates on the contributed collections and /api/batch: the
+//     upload gate, once PocketBase has read and parsed the body (the
+//     request hooks in bindPocketBaseUploads); the journal (bindJournal);
+//   - e-mail and password auth routes of contributor accounts
+//     (emailRoutes): closed (bindGitHubOnly);
+//   - realtime subscriptions (POST /api/realtime): no live feed of the
+//     dataset (bindRealtime), and they write nothing, so the compaction
+//     guard lets them through;
+//   - every other route that may write (any method but GET, HEAD and
+//     OPTIONS): refused while a compaction runs (the compaction guard,
+//     router-wide).
+var (
+	recordRoutes = map[string]bool{
+		"GET /api/collections/{collection}/records":         true,
+		"GET /api/collections/{collection}/records/{id}":    true,
+		"POST /api/collections/{collection}/records":        true,
+		"PATCH /api/collections/{collection}/records/{id}":  true,
+		"DELETE /api/collections/{collection}/records/{id}": true,
+	}
+	realtimeSubscribeRoute = "POST /api/realtime"
+	emailRoutes            = []string{"request-verification", "confirm-verification", "request-email-change",
+		"confirm-email-change", "request-password-reset", "confirm-password-reset", "request-otp",
+		"auth-with-otp", "auth-with-password"}
+)
 
-		se.Router.Bind(bodyDeadline(cfg.BodyTimeout))
-		say(cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s), at most %d of each per client address; request bodies within %s (+%s per MiB)",
-			cap(g.uploads.slots), g.uploads.wait, cap(g.reads.slots), g.reads.wait, cfg.SlotsPerClient, cfg.BodyTimeout, cfg.BodyTimeout)
-		return se.Next()
-	})
-
-	// PocketBase's upload routes: bound after the sign-in, consent and
-	// quota hooks (bindContributions, bindAccounts: cheap refusals) and
-	// before the batch fast path (bindBatchFastPath), which stores
+// bindPocketBaseUploads takes an upload slot for PocketBase's upload
+// routes (record creates on the contributed collections, /api/batch) in
+// their request hooks, which run once PocketBase has read and parsed the
+// body, whatever path the route has. They are bound after the sign-in,
+// consent and quota hooks (bindContributions, bindAccounts: cheap
+// refusals) and before the batch fast path (bindBatchFastPath), which
+// stores.
+func bindPocketBaseUploads(app core.App, g gates) {
 	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
 		if e.Auth == nil {
 			return e.UnauthorizedError(SignInMessage, nil)
@@ -83,9 +219,9 @@ func bindRoutes(app core.App, cfg config.Config, sim *similarity.Indexes, w *con
 	})
 }
 
-// ReadGuard is the middleware of every route that reads the dataset: with
+// readGuard is the check of every route that reads the dataset: with
 // SONGCOMMONS_PUBLIC_READ=false, guests get 401.
-func ReadGuard(cfg config.Config) func(e *core.RequestEvent) error {
+func readGuard(cfg config.Config) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		if !cfg.PublicRead && e.Auth == nil {
 			return e.UnauthorizedError(ReadSignInMessage, nil)
@@ -111,3 +247,18 @@ func signedIn() *hook.Handler[*core.RequestEvent] {
 		},
 	}
 }
+
+// requireUser refuses an account route to a guest (401) or to an account
+// that is not a contributor's (403).
+func requireUser(e *core.RequestEvent) error {
+	if e.Auth == nil {
+		return e.UnauthorizedError("Sign in with GitHub to see or change your account.", nil)
+	}
+	if e.Auth.Collection().Name != "users" {
+		return e.ForbiddenError("This route is for contributor accounts.", nil)
+	}
+	return e.Next()
+}
+
+// ReadGuard is readGuard for a route registered outside the table.
+func ReadGuard(cfg config.Config) func(e *core.RequestEvent) error { return readGuard(cfg) }

@@ -247,9 +247,17 @@ func routeGuards(t testing.TB, r *core.ServeEvent) map[string][]routeGuard {
 		}
 		return gs
 	}
+	// without the middlewares a group or route unbinds (by id) from those
+	// it inherits
+	without := func(gs []routeGuard, v reflect.Value) []routeGuard {
+		ex := v.FieldByName("excludedMiddlewares")
+		return slices.DeleteFunc(slices.Clone(gs), func(g routeGuard) bool {
+			return ex.Len() > 0 && ex.MapIndex(reflect.ValueOf(g.id)).IsValid()
+		})
+	}
 	walk = func(g reflect.Value, prefix string, inherited []routeGuard) {
 		prefix += g.FieldByName("Prefix").String()
-		inherited = append(slices.Clone(inherited), mws(g)...)
+		inherited = append(without(inherited, g), mws(g)...)
 		children := g.FieldByName("children")
 		for i := range children.Len() {
 			c := children.Index(i).Elem().Elem()
@@ -258,7 +266,7 @@ func routeGuards(t testing.TB, r *core.ServeEvent) map[string][]routeGuard {
 				continue
 			}
 			pattern := strings.TrimSpace(c.FieldByName("Method").String() + " " + prefix + c.FieldByName("Path").String())
-			gs := append(slices.Clone(inherited), mws(c)...)
+			gs := append(without(inherited, c), mws(c)...)
 			slices.SortStableFunc(gs, func(a, b routeGuard) int { return a.priority - b.priority })
 			out[pattern] = gs
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
-	"songcommons/config"
 	"songcommons/songdata"
 )
 
@@ -47,18 +46,17 @@ type statsCache struct {
 	s  *Stats
 }
 
-func bindStats(app core.App, cfg config.Config) {
+// statsHandler answers GET /api/songcommons/stats (computed at most once
+// a minute).
+func statsHandler() func(e *core.RequestEvent) error {
 	cache := &statsCache{}
-	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		se.Router.GET("/api/songcommons/stats", func(e *core.RequestEvent) error {
-			s, err := cache.get(e.App)
-			if err != nil {
-				return e.InternalServerError("Failed to compute the statistics.", err)
-			}
-			return e.JSON(http.StatusOK, s)
-		}).BindFunc(ReadGuard(cfg))
-		return se.Next()
-	})
+	return func(e *core.RequestEvent) error {
+		s, err := cache.get(e.App)
+		if err != nil {
+			return e.InternalServerError("Failed to compute the statistics.", err)
+		}
+		return e.JSON(http.StatusOK, s)
+	}
 }
 
 func (c *statsCache) get(app core.App) (*Stats, error) {

@@ -37,34 +37,32 @@ type statusCounts struct {
 	emb   map[string]int
 }
 
-func bindStatus(app core.App, cfg config.Config, sim *similarity.Indexes) {
+// statusHandler answers GET /api/songcommons/status.
+func statusHandler(cfg config.Config, sim *similarity.Indexes) func(e *core.RequestEvent) error {
 	counts := &statusCounts{}
-	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		se.Router.GET("/api/songcommons/status", func(e *core.RequestEvent) error {
-			songs, rows, emb, err := counts.get(e.App)
-			if err != nil {
-				return e.InternalServerError("Failed to count the dataset.", err)
-			}
-			st := Status{
-				Version:       config.Version,
-				Songs:         songs,
-				Contributions: rows,
-				Embeddings:    emb,
-				Models:        songdata.Models(),
-				IndexSizes:    sim.Sizes(),
-				SignIn:        cfg.SignInEnabled(),
-				PublicRead:    cfg.PublicRead,
-				LogRetention:  config.FormatRetention(cfg.LogRetention),
-				IPMode:        cfg.IPMode,
-				PolicyVersion: cfg.PolicyVersion,
-			}
-			if !st.SignIn {
-				st.SignInMessage = "GitHub sign-in is not configured on this server, so contributions are closed. Reading the dataset works."
-			}
-			return e.JSON(http.StatusOK, st)
-		})
-		return se.Next()
-	})
+	return func(e *core.RequestEvent) error {
+		songs, rows, emb, err := counts.get(e.App)
+		if err != nil {
+			return e.InternalServerError("Failed to count the dataset.", err)
+		}
+		st := Status{
+			Version:       config.Version,
+			Songs:         songs,
+			Contributions: rows,
+			Embeddings:    emb,
+			Models:        songdata.Models(),
+			IndexSizes:    sim.Sizes(),
+			SignIn:        cfg.SignInEnabled(),
+			PublicRead:    cfg.PublicRead,
+			LogRetention:  config.FormatRetention(cfg.LogRetention),
+			IPMode:        cfg.IPMode,
+			PolicyVersion: cfg.PolicyVersion,
+		}
+		if !st.SignIn {
+			st.SignInMessage = "GitHub sign-in is not configured on this server, so contributions are closed. Reading the dataset works."
+		}
+		return e.JSON(http.StatusOK, st)
+	}
 }
 
 func (c *statusCounts) get(app core.App) (int64, int64, map[string]int, error) {
