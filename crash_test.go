@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/hooks"
+	"songcommons/internal/testsupport"
 )
 
 // TestMain lets the test binary act as the server in a child process
@@ -77,49 +77,11 @@ func startServer(t *testing.T, dir string) (*child, time.Duration) {
 	return nil, 0
 }
 
-// offlineApp opens a data dir without serving (migrations applied).
-func offlineApp(t *testing.T, dir string) core.App {
-	t.Helper()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: hooks.DBConnect})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
-	return app
-}
-
-// contributor creates a signed-up user with consent and returns its token.
-func contributor(t *testing.T, app core.App) string {
-	t.Helper()
-	users, _ := app.FindCollectionByNameOrId("users")
-	u := core.NewRecord(users)
-	u.SetRandomPassword()
-	u.Set("policy_version", 1)
-	if err := app.Save(u); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := u.NewAuthToken()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func vec(seed int) []float64 {
-	v := make([]float64, 200)
-	for i := range v {
-		v[i] = float64((seed*7919+i*104729)%1000)/1000 + 0.001
-	}
-	return v
-}
-
 func upload(url, token string, tag string, n int) (int, []string, error) {
 	songs := make([]map[string]any, n)
 	for i := range songs {
 		songs[i] = map[string]any{"artist": "Crash " + tag, "title": fmt.Sprintf("%s song %d", tag, i), "tempo": 120,
-			"key": "A", "scale": "minor", "embeddings": map[string]any{"musicnn": vec(i + len(tag)*31)}}
+			"key": "A", "scale": "minor", "embeddings": map[string]any{"musicnn": testsupport.Vector(200, float64(i+len(tag)*31))}}
 	}
 	b, _ := json.Marshal(map[string]any{"songs": songs})
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/songcommons/contribute", bytes.NewReader(b))
@@ -147,8 +109,8 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("starts server processes")
 	}
 	dir := t.TempDir()
-	app := offlineApp(t, dir)
-	token := contributor(t, app)
+	app := testsupport.OpenDataDir(t, dir)
+	token := testsupport.NewContributor(t, app)
 	app.ResetBootstrapState()
 
 	srv, _ := startServer(t, dir)
@@ -249,12 +211,12 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Skip("starts server processes")
 	}
 	dir := t.TempDir()
-	app := offlineApp(t, dir)
-	token := contributor(t, app)
+	app := testsupport.OpenDataDir(t, dir)
+	token := testsupport.NewContributor(t, app)
 	app.ResetBootstrapState()
 	srv, _ := startServer(t, dir)
 
-	body := fmt.Sprintf(`{"songs":[{"artist":"Graceful","title":"Shutdown","tempo":100,"key":"C","scale":"major","embeddings":{"musicnn":%s}}]}`, mustJSON(vec(1)))
+	body := fmt.Sprintf(`{"songs":[{"artist":"Graceful","title":"Shutdown","tempo":100,"key":"C","scale":"major","embeddings":{"musicnn":%s}}]}`, mustJSON(testsupport.Vector(200, 1)))
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPost, srv.url+"/api/songcommons/contribute", pr)
 	req.Header.Set("Authorization", token)

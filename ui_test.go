@@ -20,14 +20,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,13 +33,12 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/config"
 	"songcommons/dataset"
-	"songcommons/hooks"
+	"songcommons/internal/testsupport"
 )
 
 // ---- Chromium ----
@@ -186,119 +183,19 @@ func (n *netLog) checkOrigin(t *testing.T, origin string, allow func(u *url.URL,
 	return allowed
 }
 
-// ---- fake GitHub ----
-
-type fakeGitHub struct {
-	srv            *httptest.Server
-	authorizeHits  atomic.Int32
-	tokenCalls     atomic.Int32
-	lastRedirectTo atomic.Value
-}
-
-func newFakeGitHub(t *testing.T, githubID int64) *fakeGitHub {
-	f := &fakeGitHub{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login/oauth/authorize", func(w http.ResponseWriter, r *http.Request) {
-		f.authorizeHits.Add(1)
-		q := r.URL.Query()
-		redirect, state := q.Get("redirect_uri"), q.Get("state")
-		if q.Get("client_id") != "ui-client-id" || redirect == "" || state == "" {
-			http.Error(w, "bad authorize request", http.StatusBadRequest)
-			return
-		}
-		f.lastRedirectTo.Store(redirect)
-		http.Redirect(w, r, redirect+"?code=good-code&state="+url.QueryEscape(state), http.StatusFound)
-	})
-	mux.HandleFunc("POST /login/oauth/access_token", func(w http.ResponseWriter, r *http.Request) {
-		f.tokenCalls.Add(1)
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		if r.Form.Get("code") != "good-code" {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"bad_verification_code"}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"access_token":"gho_uiTestToken","token_type":"bearer","scope":""}`))
-	})
-	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer gho_uiTestToken" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": githubID, "login": "uitester", "name": "UI Tester"})
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeGitHub) config(c *config.Config) {
-	c.GitHubClientID = "ui-client-id"
-	c.GitHubClientSecret = "ui-client-secret"
-	c.GitHubAuthURL = f.srv.URL + "/login/oauth/authorize"
-	c.GitHubTokenURL = f.srv.URL + "/login/oauth/access_token"
-	c.GitHubUserInfoURL = f.srv.URL + "/user"
-}
-
 // ---- test server ----
 
-// newUIServer builds the app as main.go does (the embedded pb_public) and
-// serves it on 127.0.0.1.
+// newUIServer builds the app as main.go does (the embedded pb_public, the
+// dataset route; no seeded accounts) and serves it on 127.0.0.1.
 func newUIServer(t *testing.T, edits ...func(*config.Config)) (*tests.TestApp, *httptest.Server) {
 	t.Helper()
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Cleanup)
-	cfg := config.Defaults()
-	cfg.Quiet = true
-	for _, e := range edits {
-		e(&cfg)
-	}
 	ui, err := fs.Sub(public, "pb_public")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hooks.Register(app, cfg, ui)
-	dataset.Register(app, cfg)
-	r, err := apis.NewRouter(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srv *httptest.Server
-	err = app.OnServe().Trigger(&core.ServeEvent{App: app, Router: r}, func(e *core.ServeEvent) error {
-		mux, err := e.Router.BuildMux()
-		if err != nil {
-			return err
-		}
-		srv = httptest.NewServer(mux)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return app, srv
-}
-
-func uiVector(n int, seed float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = float64(int(seed*7919+float64(i)*104729)%1000)/1000 + 0.0001
-	}
-	return v
-}
-
-// nearVector is base plus a little of another vector: a neighbour.
-func nearVector(base []float64, seed, mix float64) []float64 {
-	o := uiVector(len(base), seed)
-	v := make([]float64, len(base))
-	for i := range v {
-		v[i] = base[i]*(1-mix) + o[i]*mix
-	}
-	return v
+	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, UI: ui, Bind: dataset.Register, NoAccounts: true})
+	t.Cleanup(app.Cleanup)
+	return app, testsupport.Serve(t, app)
 }
 
 // seedCatalog saves contributions through the app (hooks compute the song
@@ -320,8 +217,8 @@ func seedCatalog(t *testing.T, app core.App) {
 			t.Fatalf("seed %v: %v", data["title"], err)
 		}
 	}
-	base := uiVector(200, 1)
-	baseClap := uiVector(512, 2)
+	base := testsupport.Vector(200, 1)
+	baseClap := testsupport.Vector(512, 2)
 	for _, tp := range []float64{122.9, 61.5, 123.1} {
 		save(score, map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": tp, "key": "F#", "scale": "minor",
 			"mood_vector": "house:0.8,electronic:0.6,dance:0.5", "energy": 0.61, "other_features": "danceable:0.93,happy:0.4,party:0.35",
@@ -359,21 +256,12 @@ func seedCatalog(t *testing.T, app core.App) {
 			"mood_vector": fmt.Sprintf("%s:0.%d,%s:0.3", mood, 55+i%40, second), "energy": 0.2 + float64(i%7)/10,
 			"other_features": fmt.Sprintf("danceable:0.%d,aggressive:0.1%d,relaxed:0.%d", 30+i%60, i%10, 20+i%50)})
 		if i < 14 {
-			save(emb, map[string]any{"artist": artist, "title": title, "embedding": nearVector(base, float64(10+i), 0.1+float64(i)*0.05)})
+			save(emb, map[string]any{"artist": artist, "title": title, "embedding": testsupport.Near(base, float64(10+i), 0.1+float64(i)*0.05)})
 		}
 		if i < 5 {
-			save(emb, map[string]any{"artist": artist, "title": title, "model": "clap", "embedding": nearVector(baseClap, float64(30+i), 0.2+float64(i)*0.1)})
+			save(emb, map[string]any{"artist": artist, "title": title, "model": "clap", "embedding": testsupport.Near(baseClap, float64(30+i), 0.2+float64(i)*0.1)})
 		}
 	}
-}
-
-func countOf(t *testing.T, app core.App, table string) int {
-	t.Helper()
-	var n int
-	if err := app.DB().NewQuery(fmt.Sprintf("SELECT COUNT(*) FROM %q", table)).Row(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // ---- page helpers ----
@@ -556,8 +444,8 @@ func TestUI(t *testing.T) {
 	defer cancel()
 	bctx := newBrowser(t, ctx)
 
-	gh := newFakeGitHub(t, 583231)
-	app, srv := newUIServer(t, gh.config)
+	gh := testsupport.NewFakeGitHub(t, 583231)
+	app, srv := newUIServer(t, gh.Configure)
 	seedCatalog(t, app)
 	downloads := t.TempDir()
 	keepDir := t.TempDir() // files that outlive one subtest
@@ -575,14 +463,14 @@ func TestUI(t *testing.T) {
 		t.Fatalf("download behaviour: %v", err)
 	}
 	p := &page{t: t, ctx: tab, shots: shots}
-	songs := countOf(t, app, "songs")
+	songs := testsupport.CountRows(t, app, "songs")
 
 	var exportPath string
 	t.Run("home shows counts and charts", func(t *testing.T) {
 		p.t = t
 		p.nav(srv.URL + "/")
 		p.wait("the song count", fmt.Sprintf(`document.querySelector('#count-songs .value')?.textContent === %s`, jsString(fmt.Sprint(songs))))
-		p.wait("the contribution count", fmt.Sprintf(`document.querySelector('#count-contributions .value')?.textContent === %s`, jsString(fmt.Sprint(countOf(t, app, "score")))))
+		p.wait("the contribution count", fmt.Sprintf(`document.querySelector('#count-contributions .value')?.textContent === %s`, jsString(fmt.Sprint(testsupport.CountRows(t, app, "score")))))
 		p.wait("the musicnn count", `document.querySelector('#count-emb-musicnn .value')?.textContent === '15'`)
 		p.wait("the tempo histogram", `document.querySelectorAll('#chart-tempo svg rect.bar').length >= 10`)
 		p.wait("the circle of fifths", `document.querySelectorAll('#chart-keys svg path.fifths-seg').length === 24`)
@@ -697,7 +585,7 @@ func TestUI(t *testing.T) {
 	var receiptPath string
 	t.Run("contribute: sign in, consent, check, upload, receipt", func(t *testing.T) {
 		p.t = t
-		scoresBefore, embBefore := countOf(t, app, "score"), countOf(t, app, "embedding")
+		scoresBefore, embBefore := testsupport.CountRows(t, app, "score"), testsupport.CountRows(t, app, "embedding")
 		p.nav(srv.URL + "/contribute.html")
 		p.wait("the page", `document.body.dataset.ready === 'true' && !document.querySelector('#signed-out').hidden`)
 		p.noRawJSON()
@@ -705,13 +593,13 @@ func TestUI(t *testing.T) {
 
 		p.do(chromedp.Click(chromedp.CSS("#signin")))
 		p.wait("the sign-in", `location.pathname === '/contribute.html' && !location.search.includes('code=') && document.body.dataset.ready === 'true' && !document.querySelector('#signed-in').hidden`)
-		if n := gh.authorizeHits.Load(); n != 1 {
+		if n := gh.AuthorizeHits.Load(); n != 1 {
 			t.Fatalf("the GitHub authorize page was opened %d times", n)
 		}
-		if got, _ := gh.lastRedirectTo.Load().(string); got != srv.URL+"/contribute.html" {
+		if got, _ := gh.LastRedirect.Load().(string); got != srv.URL+"/contribute.html" {
 			t.Errorf("redirect_uri = %q", got)
 		}
-		if got := countOf(t, app, "users"); got != 1 {
+		if got := testsupport.CountRows(t, app, "users"); got != 1 {
 			t.Fatalf("%d accounts after the sign-in", got)
 		}
 		p.wait("the consent form", `!document.querySelector('#consent-form').hidden`)
@@ -721,7 +609,7 @@ func TestUI(t *testing.T) {
 			t.Errorf("consent text %q", got)
 		}
 
-		vec, _ := json.Marshal(uiVector(200, 99))
+		vec, _ := json.Marshal(testsupport.Vector(200, 99))
 		file := filepath.Join(t.TempDir(), "my-library.jsonl")
 		lines := []string{
 			`{"artist":"Test Upload","title":"First Song","tempo":128,"key":"Db","scale":"major","mood_vector":"dance:0.7,pop:0.4","energy":0.5}`,
@@ -740,7 +628,7 @@ func TestUI(t *testing.T) {
 		if got := p.text("#upload-btn"); !strings.Contains(got, "Upload the 2 valid songs") {
 			t.Errorf("upload button %q", got)
 		}
-		if countOf(t, app, "score") != scoresBefore {
+		if testsupport.CountRows(t, app, "score") != scoresBefore {
 			t.Fatal("something was stored before the upload")
 		}
 		p.noRawJSON()
@@ -763,10 +651,10 @@ func TestUI(t *testing.T) {
 		if receipt.Scheme != "songcommons-receipt-v1" || len(receipt.Secret) != 64 || len(receipt.Rows) != 3 || receipt.Created != time.Now().UTC().Format("2006-01-02") {
 			t.Errorf("receipt: %s", b)
 		}
-		if got := countOf(t, app, "score"); got != scoresBefore+2 {
+		if got := testsupport.CountRows(t, app, "score"); got != scoresBefore+2 {
 			t.Errorf("score rows %d, want %d", got, scoresBefore+2)
 		}
-		if got := countOf(t, app, "embedding"); got != embBefore+1 {
+		if got := testsupport.CountRows(t, app, "embedding"); got != embBefore+1 {
 			t.Errorf("embedding rows %d, want %d", got, embBefore+1)
 		}
 		p.noRawJSON()
@@ -789,7 +677,7 @@ func TestUI(t *testing.T) {
 		if err := os.WriteFile(big, []byte(csv.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		scoresBefore = countOf(t, app, "score")
+		scoresBefore = testsupport.CountRows(t, app, "score")
 		p.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{big}))
 		p.wait("the big file read", `document.querySelector('#upload-btn').textContent === 'Upload 1,100 songs' && !document.querySelector('#upload-btn').disabled`)
 		p.do(chromedp.Click(chromedp.CSS("#upload-btn")))
@@ -806,7 +694,7 @@ func TestUI(t *testing.T) {
 		if err := json.Unmarshal(b, &r2); err != nil || len(r2.Rows) != 1100 || r2.Secret == receipt.Secret {
 			t.Errorf("big receipt: %d rows, err %v", len(r2.Rows), err)
 		}
-		if got := countOf(t, app, "score"); got != scoresBefore+1100 {
+		if got := testsupport.CountRows(t, app, "score"); got != scoresBefore+1100 {
 			t.Errorf("score rows %d, want %d", got, scoresBefore+1100)
 		}
 		if err := os.Remove(bigReceipt); err != nil {
@@ -823,13 +711,13 @@ func TestUI(t *testing.T) {
 		if got := p.text("#row-errors"); !strings.Contains(got, "Every song in the file passed the checks") {
 			t.Errorf("export problems:\n%s", got)
 		}
-		scoresBefore, embBefore = countOf(t, app, "score"), countOf(t, app, "embedding")
+		scoresBefore, embBefore = testsupport.CountRows(t, app, "score"), testsupport.CountRows(t, app, "embedding")
 		p.do(chromedp.Click(chromedp.CSS("#upload-btn")))
 		p.wait("the export stored", fmt.Sprintf(`document.querySelector('#progress-text').textContent.includes('%d of %d songs sent') && document.querySelector('#receipt-again') !== null`, exported, exported))
-		if got, want := countOf(t, app, "score")-scoresBefore, 38; got != want {
+		if got, want := testsupport.CountRows(t, app, "score")-scoresBefore, 38; got != want {
 			t.Errorf("%d score rows from the export, want %d", got, want)
 		}
-		if got, want := countOf(t, app, "embedding")-embBefore, 21; got != want {
+		if got, want := testsupport.CountRows(t, app, "embedding")-embBefore, 21; got != want {
 			t.Errorf("%d embedding rows from the export, want %d", got, want)
 		}
 		_ = os.Remove(waitFile(t, downloads, "songcommons-receipt-*.json"))
@@ -840,7 +728,7 @@ func TestUI(t *testing.T) {
 		if receiptPath == "" {
 			t.Skip("no receipt: the contribute test failed")
 		}
-		scores := countOf(t, app, "score")
+		scores := testsupport.CountRows(t, app, "score")
 		p.nav(srv.URL + "/mydata.html")
 		p.wait("the account", `document.body.dataset.ready === 'true' && !document.querySelector('#signed-in').hidden`)
 		if got := p.text("#account-facts"); !strings.Contains(got, "583231") || !strings.Contains(got, "version 1") {
@@ -859,7 +747,7 @@ func TestUI(t *testing.T) {
 		p.wait("the receipt summary", `document.querySelector('#receipt-summary').textContent.includes('3 rows')`)
 		p.do(chromedp.Click(chromedp.CSS("#receipt-delete")))
 		p.wait("the deletion", `document.querySelector('#receipt-result .success')?.textContent.includes('Deleted 3 rows')`)
-		if got := countOf(t, app, "score"); got != scores-2 {
+		if got := testsupport.CountRows(t, app, "score"); got != scores-2 {
 			t.Errorf("score rows %d after the deletion, want %d", got, scores-2)
 		}
 
@@ -867,7 +755,7 @@ func TestUI(t *testing.T) {
 		p.wait("the confirmation", `!document.querySelector('#delete-confirm').hidden`)
 		p.do(chromedp.Click(chromedp.CSS("#delete-yes")))
 		p.wait("the account deleted", `document.querySelector('#account-msg .success')?.textContent.includes('were deleted') && !document.querySelector('#signed-out').hidden`)
-		if got := countOf(t, app, "users"); got != 0 {
+		if got := testsupport.CountRows(t, app, "users"); got != 0 {
 			t.Errorf("%d accounts after deleting the account", got)
 		}
 		p.noRawJSON()
@@ -879,10 +767,10 @@ func TestUI(t *testing.T) {
 		if got := p.text("#account-facts"); !strings.Contains(got, "not yet") {
 			t.Errorf("the new account's facts:\n%s", got)
 		}
-		if got, _ := gh.lastRedirectTo.Load().(string); got != srv.URL+"/contribute.html" {
+		if got, _ := gh.LastRedirect.Load().(string); got != srv.URL+"/contribute.html" {
 			t.Errorf("redirect_uri = %q", got)
 		}
-		if got := countOf(t, app, "users"); got != 1 {
+		if got := testsupport.CountRows(t, app, "users"); got != 1 {
 			t.Errorf("%d accounts after signing in again", got)
 		}
 	})
@@ -906,7 +794,7 @@ func TestUI(t *testing.T) {
 		p.do(chromedp.SendKeys(chromedp.CSS("#req-text"), "Please tell me what you hold about me."),
 			chromedp.Click(chromedp.CSS("#req-send")))
 		p.wait("the request sent", `document.querySelector('#request-result .success') !== null`)
-		if got := countOf(t, app, "privacy_requests"); got != 1 {
+		if got := testsupport.CountRows(t, app, "privacy_requests"); got != 1 {
 			t.Errorf("%d privacy requests stored", got)
 		}
 		p.noRawJSON()
@@ -915,12 +803,12 @@ func TestUI(t *testing.T) {
 
 	t.Run("no request left the origin, no script error", func(t *testing.T) {
 		net.noExceptions(t)
-		gho, _ := url.Parse(gh.srv.URL)
+		gho, _ := url.Parse(gh.URL())
 		allowed := net.checkOrigin(t, srv.URL, func(u *url.URL, typ string) bool {
 			// the one expected navigation: the sign-in page of the (fake) GitHub
 			return u.Host == gho.Host && u.Path == "/login/oauth/authorize" && typ == string(network.ResourceTypeDocument)
 		})
-		if want := int(gh.authorizeHits.Load()); len(allowed) != want || want != 2 {
+		if want := int(gh.AuthorizeHits.Load()); len(allowed) != want || want != 2 {
 			t.Errorf("%d navigations to GitHub, want exactly the %d sign-ins (2): %v", len(allowed), want, allowed)
 		}
 		// the log is not empty: the recorder saw the pages' own requests

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 )
 
 func run(t testing.TB, cmd *cobra.Command, args ...string) (stdout, stderr string) {
@@ -84,11 +84,7 @@ func TestCommandsExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dst := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := dst.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dst.ResetBootstrapState() })
+	dst := testsupport.FreshDataDir(t)
 	if _, err := dst.FindCollectionByNameOrId("score"); err == nil {
 		t.Fatal("the fresh dir should not have the app's collections yet")
 	}
@@ -141,11 +137,7 @@ func TestCommandsExportImport(t *testing.T) {
 
 func TestExportCommandNeedsTheCollections(t *testing.T) {
 	t.Parallel()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.ResetBootstrapState() })
+	app := testsupport.FreshDataDir(t)
 	cmd := dataset.NewExportCmd(app)
 	cmd.SetArgs([]string{filepath.Join(t.TempDir(), "x.jsonl")})
 	cmd.SetOut(io.Discard)

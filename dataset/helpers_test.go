@@ -3,22 +3,18 @@ package dataset_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
-	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/dataset"
-	"songcommons/hooks"
+	"songcommons/internal/testsupport"
 	_ "songcommons/migrations"
 	"songcommons/songdata"
 )
@@ -27,23 +23,29 @@ import (
 // receipt tag leaves the server.
 const receiptSecret = "dataset-test-receipt-secret-0123456789"
 
-// newTestApp is a fresh app on an empty data dir, with the songcommons
-// hooks and the dataset route registered.
+// newTestApp is a fresh app (internal/testsupport) with the dataset
+// route registered, cleaned up when the test ends.
 func newTestApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, Bind: dataset.Register})
 	t.Cleanup(app.Cleanup)
-	cfg := config.Defaults()
-	cfg.Quiet = true
-	for _, e := range edits {
-		e(&cfg)
-	}
-	hooks.Register(app, cfg, nil)
-	dataset.Register(app, cfg)
 	return app
+}
+
+// The shared test support, under the names these tests use.
+var (
+	serve     = testsupport.Serve
+	userToken = testsupport.NewContributor
+	countRows = testsupport.CountRows
+	column    = testsupport.Column
+	vector    = testsupport.VariedVector
+)
+
+// tableRows lists a table's rows without the columns that differ between
+// two copies of the same data (ids, receipts).
+func tableRows(t testing.TB, app core.App, table string) []string {
+	t.Helper()
+	return testsupport.TableRows(t, app, table, "id", "receipt")
 }
 
 // seededApp is a test app holding the songs of seedSongs, stored through
@@ -121,19 +123,6 @@ func seedSongs() []map[string]any {
 	return songs
 }
 
-// vector is a deterministic test vector with values of varied magnitude.
-func vector(n int, seed float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		x := math.Sin(seed*12.9898+float64(i)*78.233) * 43758.5453
-		v[i] = (x-math.Floor(x))*2 - 1
-		if i%17 == 0 {
-			v[i] *= 1e-3
-		}
-	}
-	return v
-}
-
 func extremeVector() []float64 {
 	v := vector(200, 99)
 	v[0], v[1], v[2], v[3] = math.MaxFloat32, -math.SmallestNonzeroFloat32, 1e-38, 3.4e38
@@ -157,112 +146,4 @@ func dump(t testing.TB, app core.App, f dataset.Format) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// tableRows returns a table's rows as sorted strings, without the columns
-// that differ between two copies of the same data (ids, rowids, receipts).
-func tableRows(t testing.TB, app core.App, table string) []string {
-	t.Helper()
-	rows, err := app.DB().NewQuery("SELECT * FROM " + table).Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, c := range cols {
-			if c == "id" || c == "receipt" {
-				continue
-			}
-			fmt.Fprintf(&b, "%s=%v|", c, vals[i])
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func countRows(t testing.TB, app core.App, table string) int {
-	t.Helper()
-	var n int
-	if err := app.DB().NewQuery("SELECT COUNT(*) FROM " + table).Row(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// column returns all values of one column of a table.
-func column(t testing.TB, app core.App, table, col string) []string {
-	t.Helper()
-	var out []sql.NullString
-	if err := app.DB().NewQuery("SELECT " + col + " FROM " + table).Column(&out); err != nil {
-		t.Fatal(err)
-	}
-	s := make([]string, 0, len(out))
-	for _, v := range out {
-		if v.String != "" {
-			s = append(s, v.String)
-		}
-	}
-	return s
-}
-
-// serve starts the app's router on a real HTTP server on 127.0.0.1.
-func serve(t testing.TB, app *tests.TestApp) *httptest.Server {
-	t.Helper()
-	r, err := apis.NewRouter(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se := &core.ServeEvent{App: app, Router: r}
-	var srv *httptest.Server
-	err = app.OnServe().Trigger(se, func(e *core.ServeEvent) error {
-		mux, err := e.Router.BuildMux()
-		if err != nil {
-			return err
-		}
-		srv = httptest.NewServer(mux)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// userToken creates a contributor and returns an auth token.
-func userToken(t testing.TB, app core.App) string {
-	t.Helper()
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := core.NewRecord(users)
-	r.SetRandomPassword()
-	r.SetVerified(true)
-	if err := app.Save(r); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := r.NewAuthToken()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }

@@ -2,12 +2,12 @@ package hooks_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"songcommons/internal/testsupport"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
@@ -72,7 +72,7 @@ func TestBatchFastPathMatchesRecordPath(t *testing.T) {
 		}
 		o.rows = map[string][]string{}
 		for _, table := range []string{"score", "embedding", "songs", "song_vectors"} {
-			o.rows[table] = tableContent(t, app, table)
+			o.rows[table] = testsupport.TableRows(t, app, table, "id")
 		}
 		o.creates = creates.Load()
 		code, st := call(t, srv, http.MethodGet, "/api/songcommons/status", "", nil)
@@ -100,38 +100,6 @@ func TestBatchFastPathMatchesRecordPath(t *testing.T) {
 	if fast.index != 24 || slow.index != 24 {
 		t.Errorf("index holds %d (fast) and %d (record path) songs, want 24", fast.index, slow.index)
 	}
-}
-
-// tableContent lists a table's rows without ids (and with vectors rounded
-// to float32 precision), sorted.
-func tableContent(t testing.TB, app core.App, table string) []string {
-	t.Helper()
-	rows, err := app.DB().NewQuery("SELECT * FROM " + table).Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, c := range cols {
-			if c != "id" {
-				fmt.Fprintf(&b, "%s=%v|", c, vals[i])
-			}
-		}
-		out = append(out, b.String())
-	}
-	sort.Strings(out)
-	return out
 }
 
 // A batch the fast path does not take (a bad song) still gets PocketBase's

@@ -69,20 +69,6 @@ func runChildServer() {
 	}
 }
 
-// openDataDir opens a data dir as a new process would (after
-// FinishCompaction): PocketBase bootstraps on it, migrations are current.
-func openDataDir(t testing.TB, dir string) *core.BaseApp {
-	t.Helper()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: hooks.DBConnect})
-	if err := app.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.RunAllMigrations(); err != nil {
-		t.Fatal(err)
-	}
-	return app
-}
-
 // compactAndRestart runs the nightly compaction with an Exec that stands
 // for the new process. When Exec is called (snapshot and marker durable,
 // write lock held), during runs; then, as main.go at start-up,

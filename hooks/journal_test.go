@@ -123,7 +123,7 @@ func walCommits(t testing.TB, wal []byte) (commits []walCommit, otherSalts int) 
 func TestWALNeverHoldsAccountsWithUploads(t *testing.T) {
 	t.Parallel()
 	gh := newFakeGitHub(t, 1)
-	app := newTestApp(t, gh.config)
+	app := newTestApp(t, gh.Configure)
 	defer app.Cleanup()
 	srv := serve(t, app)
 	copier := copyWALContinuously(app.DataDir())

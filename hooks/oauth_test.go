@@ -4,89 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"songcommons/config"
+	"songcommons/internal/testsupport"
 
 	"github.com/pocketbase/pocketbase/core"
 )
-
-// fakeGitHub serves GitHub's OAuth2 token and user endpoints on 127.0.0.1
-// and counts the calls a privacy-minded client must never make.
-type fakeGitHub struct {
-	srv                    *httptest.Server
-	emailCalls, avatarHits atomic.Int32
-	tokenCalls             atomic.Int32
-	scopeAsked             atomic.Value
-}
-
-const (
-	ghAccessToken = "gho_fakeAccessToken0123456789SECRET"
-	ghLogin       = "octolisten"
-	ghName        = "Octavia Listener"
-	ghEmail       = "octavia@mail.example"
-)
-
-func newFakeGitHub(t testing.TB, id int64) *fakeGitHub {
-	f := &fakeGitHub{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login/oauth/access_token", func(w http.ResponseWriter, r *http.Request) {
-		f.tokenCalls.Add(1)
-		_ = r.ParseForm()
-		if c := r.Form.Get("code"); strings.HasPrefix(c, "gh-") { // "gh-<id>": signs in as GitHub user <id>
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"access_token":"gho_` + strings.TrimPrefix(c, "gh-") + `","token_type":"bearer","scope":""}`))
-			return
-		}
-		if r.Form.Get("code") != "good-code" {
-			w.WriteHeader(400)
-			_, _ = w.Write([]byte(`{"error":"bad_verification_code"}`))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"access_token":"` + ghAccessToken + `","token_type":"bearer","scope":""}`))
-	})
-	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
-		if other, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer gho_"); ok && other != strings.TrimPrefix(ghAccessToken, "gho_") {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"id":` + other + `}`))
-			return
-		}
-		if r.Header.Get("Authorization") != "Bearer "+ghAccessToken {
-			w.WriteHeader(401)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"id": id, "login": ghLogin, "name": ghName, "email": ghEmail,
-			"avatar_url": f.srv.URL + "/avatars/u/" + ghLogin + ".png", "html_url": "https://github.com/" + ghLogin,
-		})
-	})
-	mux.HandleFunc("GET /user/emails", func(w http.ResponseWriter, r *http.Request) {
-		f.emailCalls.Add(1)
-		_, _ = w.Write([]byte(`[{"email":"` + ghEmail + `","verified":true,"primary":true}]`))
-	})
-	mux.HandleFunc("/avatars/", func(w http.ResponseWriter, r *http.Request) {
-		f.avatarHits.Add(1)
-		w.WriteHeader(404)
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeGitHub) config(c *config.Config) {
-	c.GitHubClientID = "test-client-id"
-	c.GitHubClientSecret = "test-client-secret"
-	c.GitHubAuthURL = f.srv.URL + "/login/oauth/authorize"
-	c.GitHubTokenURL = f.srv.URL + "/login/oauth/access_token"
-	c.GitHubUserInfoURL = f.srv.URL + "/user"
-}
 
 // filesContain reports which needles occur in any file of the data dir
 // (data.db, auxiliary.db and their -wal/-shm files, storage, backups).
@@ -114,7 +40,7 @@ func filesContain(t testing.TB, dir string, needles ...string) []string {
 func TestGitHubSignIn(t *testing.T) {
 	t.Parallel()
 	gh := newFakeGitHub(t, 7654321)
-	app := newTestApp(t, gh.config)
+	app := newTestApp(t, gh.Configure)
 	defer app.Cleanup()
 	app.Settings().Logs.MaxDays = 3 // let the request logs be written, and searched
 	srv := serve(t, app)
@@ -156,7 +82,7 @@ func TestGitHubSignIn(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("sign-in: %d %s", code, rawRes)
 	}
-	for _, leak := range []string{ghLogin, ghName, ghEmail, "sneaky", "avatar", ghAccessToken, "octavia"} {
+	for _, leak := range []string{testsupport.GitHubLogin, testsupport.GitHubName, testsupport.GitHubEmail, "sneaky", "avatar", testsupport.GitHubAccessToken, "octavia"} {
 		if strings.Contains(strings.ToLower(rawRes), strings.ToLower(leak)) {
 			t.Errorf("sign-in response leaks %q: %s", leak, rawRes)
 		}
@@ -197,10 +123,10 @@ func TestGitHubSignIn(t *testing.T) {
 		t.Fatalf("contribute with the new token: %d %v", code, created)
 	}
 
-	if n := gh.emailCalls.Load(); n != 0 {
+	if n := gh.EmailCalls.Load(); n != 0 {
 		t.Errorf("the GitHub e-mail endpoint was called %d times", n)
 	}
-	if n := gh.avatarHits.Load(); n != 0 {
+	if n := gh.AvatarHits.Load(); n != 0 {
 		t.Errorf("the avatar was fetched %d times", n)
 	}
 
@@ -236,7 +162,7 @@ func TestGitHubSignIn(t *testing.T) {
 
 	// nowhere in pb_data: not in data.db, auxiliary.db (logs), WAL files or storage
 	waitForLogs(t, app)
-	if found := filesContain(t, app.DataDir(), ghLogin, ghName, ghEmail, ghAccessToken, "/avatars/", "sneaky@"); len(found) > 0 {
+	if found := filesContain(t, app.DataDir(), testsupport.GitHubLogin, testsupport.GitHubName, testsupport.GitHubEmail, testsupport.GitHubAccessToken, "/avatars/", "sneaky@"); len(found) > 0 {
 		t.Errorf("GitHub data found in pb_data: %v", found)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 )
 
 // Every entry point reaches the tables through the one write path: the
@@ -150,7 +151,7 @@ func storedRows(t testing.TB, app *tests.TestApp, srv *httptest.Server) map[stri
 	t.Helper()
 	out := map[string][]string{}
 	for _, table := range []string{"score", "embedding", "songs", "song_vectors"} {
-		out[table] = tableContent(t, app, table)
+		out[table] = testsupport.TableRows(t, app, table, "id")
 	}
 	code, st := call(t, srv, http.MethodGet, "/api/songcommons/status", "", nil)
 	if code != 200 {

@@ -5,8 +5,8 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/internal/testsupport"
 	_ "songcommons/migrations"
 )
 
@@ -14,11 +14,8 @@ import (
 // of known labels back; unknown labels and other rows stay as they are.
 func TestLabelSpellingMigration(t *testing.T) {
 	t.Parallel()
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Cleanup()
+	app := testsupport.OpenDataDir(t, t.TempDir())
+	defer app.ResetBootstrapState()
 	rows := []struct{ table, id, moods, want string }{
 		{"score", "score0000000001", "hip-hop:0.5,mellow:0.4,lofi beats:0.2", "Hip-Hop:0.5,Mellow:0.4,lofi beats:0.2"},
 		{"score", "score0000000002", "rock:0.5,progressive rock:0.1", "rock:0.5,Progressive rock:0.1"},

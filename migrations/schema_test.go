@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/internal/testsupport"
 	_ "songcommons/migrations"
 	"songcommons/songdata"
 )
@@ -15,11 +15,8 @@ import (
 // for its longest canonical value.
 func TestCollectionsHoldTheSchema(t *testing.T) {
 	t.Parallel()
-	app, err := tests.NewTestApp(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Cleanup()
+	app := testsupport.OpenDataDir(t, t.TempDir())
+	defer app.ResetBootstrapState()
 	for coll, fields := range map[string][]songdata.Field{
 		songdata.ScoreCollection:     songdata.ScoreFields(),
 		songdata.EmbeddingCollection: songdata.EmbeddingFields(),

@@ -1,0 +1,51 @@
+package testsupport
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// Call sends a JSON request (body as JSON, none when nil) with an auth
+// token (none when "") and decodes the JSON answer.
+func Call(t testing.TB, srv *httptest.Server, method, path, token string, body any) (int, map[string]any) {
+	t.Helper()
+	return CallWithHeader(t, srv, method, path, token, body, "", "")
+}
+
+// CallWithHeader is Call with one more request header (none when hk is "").
+func CallWithHeader(t testing.TB, srv *httptest.Server, method, path, token string, body any, hk, hv string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = strings.NewReader(JSON(body))
+	}
+	req, err := http.NewRequest(method, srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if hk != "" {
+		req.Header.Set(hk, hv)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// JSON is v as JSON.
+func JSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
