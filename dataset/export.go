@@ -223,27 +223,30 @@ func (t *scanTargets) set(ref func(name string) any) {
 	}
 }
 
-// scoreCursor reads score rows in dump order.
-type scoreCursor struct {
+// cursor reads the rows of one table in dump order, one at a time into
+// row: ok says whether row holds one, err why the reading stopped early.
+type cursor[R any] struct {
 	rows *dbx.Rows
-	row  songdata.Score
+	row  R
 	ok   bool
 	err  error
+	what string
 	scan *scanTargets
+	ref  func(r *R, name string) any // where each column's value goes
 }
 
-func openScores(ctx context.Context, db dbx.Builder, p page) (*scoreCursor, error) {
+func openCursor[R any](ctx context.Context, db dbx.Builder, p page, query, what string, scan *scanTargets, ref func(*R, string) any) (*cursor[R], error) {
 	where, params := p.where()
-	rows, err := db.NewQuery(strings.Replace(scoreQuery, "{{where}}", where, 1)).Bind(params).WithContext(ctx).Rows()
+	rows, err := db.NewQuery(strings.Replace(query, "{{where}}", where, 1)).Bind(params).WithContext(ctx).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("reading score rows: %w", err)
+		return nil, fmt.Errorf("reading %s rows: %w", what, err)
 	}
-	c := &scoreCursor{rows: rows, scan: newScanTargets(scoreFields)}
+	c := &cursor[R]{rows: rows, what: what, scan: scan, ref: ref}
 	c.next()
 	return c, c.err
 }
 
-func (c *scoreCursor) next() {
+func (c *cursor[R]) next() {
 	c.ok = false
 	if c.err != nil || !c.rows.Next() {
 		if c.err == nil {
@@ -252,69 +255,43 @@ func (c *scoreCursor) next() {
 		return
 	}
 	if err := c.rows.Scan(c.scan.dst...); err != nil {
-		c.err = fmt.Errorf("reading a score row: %w", err)
+		c.err = fmt.Errorf("reading a %s row: %w", c.what, err)
 		return
 	}
-	c.row = songdata.Score{}
-	c.scan.set(func(name string) any {
-		if name == "song_key" {
-			return &c.row.SongKey
-		}
-		return c.row.Ref(name)
-	})
+	var zero R
+	c.row = zero
+	c.scan.set(func(name string) any { return c.ref(&c.row, name) })
 	c.ok = true
 }
 
-func (c *scoreCursor) close() { _ = c.rows.Close() }
+func (c *cursor[R]) close() { _ = c.rows.Close() }
 
-// embeddingCursor reads embedding rows in dump order.
-type embeddingCursor struct {
-	rows *dbx.Rows
-	row  embeddingRow
-	ok   bool
-	err  error
-	scan *scanTargets
+// openScores reads a page's score rows in dump order.
+func openScores(ctx context.Context, db dbx.Builder, p page) (*cursor[songdata.Score], error) {
+	return openCursor(ctx, db, p, scoreQuery, "score", newScanTargets(scoreFields),
+		func(r *songdata.Score, name string) any {
+			if name == "song_key" {
+				return &r.SongKey
+			}
+			return r.Ref(name)
+		})
 }
 
-func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*embeddingCursor, error) {
-	where, params := p.where()
-	rows, err := db.NewQuery(strings.Replace(embeddingQuery, "{{where}}", where, 1)).Bind(params).WithContext(ctx).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("reading embedding rows: %w", err)
-	}
-	c := &embeddingCursor{rows: rows, scan: newScanTargets(identityFields, "model", "embedding")}
-	c.next()
-	return c, c.err
+// openEmbeddings reads a page's embedding rows in dump order.
+func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*cursor[embeddingRow], error) {
+	return openCursor(ctx, db, p, embeddingQuery, "embedding", newScanTargets(identityFields, "model", "embedding"),
+		func(r *embeddingRow, name string) any {
+			switch name {
+			case "song_key":
+				return &r.SongKey
+			case "model":
+				return &r.Model
+			case "embedding":
+				return &r.Vector
+			}
+			return r.Identity.Ref(name)
+		})
 }
-
-func (c *embeddingCursor) next() {
-	c.ok = false
-	if c.err != nil || !c.rows.Next() {
-		if c.err == nil {
-			c.err = c.rows.Err()
-		}
-		return
-	}
-	if err := c.rows.Scan(c.scan.dst...); err != nil {
-		c.err = fmt.Errorf("reading an embedding row: %w", err)
-		return
-	}
-	c.row = embeddingRow{}
-	c.scan.set(func(name string) any {
-		switch name {
-		case "song_key":
-			return &c.row.SongKey
-		case "model":
-			return &c.row.Model
-		case "embedding":
-			return &c.row.Vector
-		}
-		return c.row.Identity.Ref(name)
-	})
-	c.ok = true
-}
-
-func (c *embeddingCursor) close() { _ = c.rows.Close() }
 
 // progressEvery is how many rows pass between two progress calls.
 const progressEvery = 4096

@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pocketbase/pocketbase/apis"
-	"github.com/pocketbase/pocketbase/core"
-
 	"songcommons/hooks"
 )
 
@@ -19,15 +16,7 @@ func TestRouteTable(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	defer app.Cleanup()
-	r, err := apis.NewRouter(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se := &core.ServeEvent{App: app, Router: r}
-	if err := app.OnServe().Trigger(se, func(*core.ServeEvent) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	routes := routeGuards(t, se)
+	routes := routeGuards(t, app)
 	want := map[string][]string{
 		"POST /api/songcommons/lookup":           {"songcommonsReadGuard"},
 		"GET /api/songcommons/similar":           {"songcommonsReadGuard"},

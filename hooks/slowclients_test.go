@@ -232,10 +232,19 @@ type routeGuard struct {
 	priority int
 }
 
-// routeGuards walks the router's tree (groups and routes, as BuildMux
-// does) and returns each route's middlewares, its groups' included.
-func routeGuards(t testing.TB, r *core.ServeEvent) map[string][]routeGuard {
+// routeGuards builds the app's router as serving it does and walks its
+// tree (groups and routes, as BuildMux does): each route's middlewares,
+// its groups' included, in the order they run.
+func routeGuards(t testing.TB, app core.App) map[string][]routeGuard {
 	t.Helper()
+	router, err := apis.NewRouter(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &core.ServeEvent{App: app, Router: router}
+	if err := app.OnServe().Trigger(r, func(*core.ServeEvent) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string][]routeGuard{}
 	var walk func(g reflect.Value, prefix string, inherited []routeGuard)
 	mws := func(v reflect.Value) []routeGuard {
@@ -284,15 +293,7 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 	app := newTestApp(t)
 	defer app.Cleanup()
 	dataset.Register(app, config.Defaults())
-	r, err := apis.NewRouter(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se := &core.ServeEvent{App: app, Router: r}
-	if err := app.OnServe().Trigger(se, func(*core.ServeEvent) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	routes := routeGuards(t, se)
+	routes := routeGuards(t, app)
 	heavy := map[string][]string{
 		"POST /api/songcommons/lookup":     {"songcommonsReadGuard", "songcommonsBody", "songcommonsReadAdmission"},
 		"GET /api/songcommons/similar":     {"songcommonsReadGuard", "songcommonsReadAdmission"},
