@@ -20,6 +20,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -773,6 +774,38 @@ func TestUI(t *testing.T) {
 		if got := testsupport.CountRows(t, app, "users"); got != 1 {
 			t.Errorf("%d accounts after signing in again", got)
 		}
+	})
+
+	t.Run("API page shows every route of the OpenAPI document", func(t *testing.T) {
+		p.t = t
+		code, doc := testsupport.Call(t, srv, http.MethodGet, "/api/songcommons/openapi.json", "", nil)
+		if code != 200 {
+			t.Fatalf("openapi.json: %d", code)
+		}
+		var ops []string
+		for path, methods := range doc["paths"].(map[string]any) {
+			for method := range methods.(map[string]any) {
+				ops = append(ops, strings.ToUpper(method)+" "+path)
+			}
+		}
+		p.nav(srv.URL + "/")
+		p.do(chromedp.Click(chromedp.CSS(`.site-nav a[href="api.html"]`)))
+		p.wait("the routes", `document.body.dataset.ready === 'true'`)
+		if got := eval[int](p, `document.querySelectorAll('#operations .operation').length`); got != len(ops) {
+			t.Errorf("%d routes shown, the document has %d", got, len(ops))
+		}
+		body := p.bodyText()
+		for _, op := range ops {
+			if !strings.Contains(body, op) {
+				t.Errorf("the API page does not show %s", op)
+			}
+		}
+		for _, want := range []string{"receipt_secret", "Song", "at most 500 items", "Signed in"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the API page lacks %q", want)
+			}
+		}
+		p.shot("api")
 	})
 
 	t.Run("privacy page shows live settings and takes requests", func(t *testing.T) {

@@ -1,20 +1,124 @@
 package hooks
 
-// apiDoc is what the API documentation says of a route.
-type apiDoc struct {
-	summary string
-}
+import (
+	"net/http"
+
+	"songcommons/contribute"
+)
+
+// What the API documentation says of each service route (openapi.go adds
+// what the route's guards say).
+
+var songKeyDoc = `a song key ("artist|title", normalised as the service does)`
+
+var modelParam = param{name: "model", description: "the embedding model (default musicnn)", schema: str("")}
 
 var (
-	lookupDoc         = apiDoc{summary: "Look up to 1,000 songs by artist and title, MBID or ISRC: each song's consensus analysis and, on request, its embeddings."}
-	similarGetDoc     = apiDoc{summary: "The songs most similar to a song, by cosine similarity of the songs' consensus vectors of one model."}
-	similarPostDoc    = apiDoc{summary: "The songs most similar to a vector of one model."}
-	contributeDoc     = apiDoc{summary: "Contribute up to 500 songs (analysis and/or embeddings), all or nothing, stored without any link to the account."}
-	receiptsDeleteDoc = apiDoc{summary: "Delete the rows of a receipt whose stored tag matches the secret, and nothing else."}
-	meDoc             = apiDoc{summary: "Everything the service holds about the signed-in account, as a JSON download."}
-	deleteMeDoc       = apiDoc{summary: "Delete the account and its GitHub link; anonymous contributions stay."}
-	consentDoc        = apiDoc{summary: "Give or withdraw consent to the privacy policy (uploads pause until it is given again)."}
-	privacyRequestDoc = apiDoc{summary: "Send a rights request to the administrators (stored without any account)."}
-	statusDoc         = apiDoc{summary: "The server's version, dataset counts, index sizes per model, sign-in state and privacy settings."}
-	statsDoc          = apiDoc{summary: "Dataset statistics: tempo histogram, key and scale counts, leading moods."}
+	lookupDoc = apiDoc{
+		summary:     "Look up songs",
+		description: "Up to 1,000 songs by artist and title, MBID or ISRC, answered in order: each song's consensus analysis and, on request, its embeddings, or found:false.",
+		request: obj([]string{"songs"},
+			"songs", with(arr(obj(nil,
+				"artist", str("with title"), "title", str("with artist"),
+				"mbid", str("a MusicBrainz recording id"), "isrc", str("an ISRC")), "the songs, each by artist and title, mbid or isrc"),
+				"maxItems", MaxLookup),
+			"embeddings", schema{"description": "true (every model), false, or a list of model names",
+				"anyOf": []any{boolean(""), arr(str(""), "")}}),
+		result: obj([]string{"results", "found", "missing"},
+			"results", arr(typeOf[SongAnswer](), "one answer per song asked, in order"),
+			"found", intg("songs found"), "missing", intg("songs not found")),
+	}
+	similarGetDoc = apiDoc{
+		summary:     "Songs similar to a song",
+		description: "The songs most similar to a song, by cosine similarity of the songs' consensus vectors of one model.",
+		params: []param{
+			{name: "song", description: songKeyDoc + " or a record id of score, embedding or songs", schema: str(""), required: true},
+			modelParam,
+			{name: "k", description: "how many songs (1 to 100; default 10)", schema: intg("")},
+			{name: "approx", description: "true or 1: an approximate search, when the server has it on", schema: str("")},
+		},
+		result: similarResult,
+		errors: map[int]string{http.StatusNotFound: "The song has no vector of this model yet."},
+	}
+	similarPostDoc = apiDoc{
+		summary: "Songs similar to a vector",
+		request: obj([]string{"vector"},
+			"vector", arr(num(""), "the model's number of values, finite, not all zeros"),
+			"model", str("the embedding model (default musicnn)"),
+			"k", intg("how many songs (1 to 100; default 10)"),
+			"exclude", with(arr(str(""), "song keys to leave out"), "maxItems", 1000),
+			"approx", boolean("an approximate search, when the server has it on")),
+		result: similarResult,
+	}
+	similarResult = obj([]string{"model", "k", "approx", "results"},
+		"model", str("the model searched"), "k", intg("how many were asked for"),
+		"approx", boolean("whether the search was approximate"),
+		"results", arr(typeOf[SimilarHit](), "the most similar songs, best first"))
+
+	contributeDoc = apiDoc{
+		summary: "Contribute songs",
+		description: "Up to 500 songs, each with its analysis and/or embeddings, stored all or nothing and without any link to the account. " +
+			"Identical songs in one request are stored once. With a receipt secret, the answer lists the rows to keep with it.",
+		request: obj([]string{"songs"},
+			"songs", with(arr(ref("Song"), ""), "maxItems", MaxContribute),
+			"receipt_secret", with(str("a random string the client keeps, to delete these rows later"),
+				"minLength", contribute.MinSecretLen, "maxLength", contribute.MaxSecretLen)),
+		result: obj([]string{"accepted", "duplicates", "score", "embedding", "songs"},
+			"accepted", intg("songs stored"), "duplicates", intg("songs repeated in the request, stored once"),
+			"score", arr(str(""), "ids of the score rows"), "embedding", arr(str(""), "ids of the embedding rows"),
+			"songs", arr(typeOf[contribute.StoredSongIDs](), "the row ids of each song of the request, in order"),
+			"receipt", typeOf[contribute.Receipt]()),
+	}
+	receiptsDeleteDoc = apiDoc{
+		summary:     "Delete rows by receipt",
+		description: "Deletes the rows of a receipt whose stored tag matches the secret, and nothing else; signed in or not.",
+		request: obj([]string{"secret", "rows"},
+			"secret", str("the receipt secret"),
+			"rows", with(arr(typeOf[contribute.ReceiptRow](), "the rows of the receipt"), "maxItems", MaxReceiptRows)),
+		result: obj([]string{"deleted", "unmatched"}, "deleted", intg("rows deleted"),
+			"unmatched", intg("rows not deleted: gone already, or their tag does not match")),
+	}
+	meDoc = apiDoc{
+		summary:     "My data",
+		description: "Everything the service holds about the signed-in account, as a JSON download.",
+		result:      typeOf[MyData](),
+		download:    true,
+		errors:      map[int]string{http.StatusNotFound: "The account no longer exists."},
+	}
+	deleteMeDoc = apiDoc{
+		summary:     "Delete my account",
+		description: "Deletes the account and its GitHub link; anonymous contributions stay.",
+		status:      http.StatusNoContent,
+		errors:      map[int]string{http.StatusNotFound: "The account no longer exists."},
+	}
+	consentDoc = apiDoc{
+		summary:     "Give or withdraw consent",
+		description: "Accepts the current privacy policy ({\"accept\":true,\"version\":N}) or withdraws consent ({\"accept\":false}); uploads pause until it is given again.",
+		request: obj([]string{"accept"}, "accept", boolean("true to accept the policy, false to withdraw consent"),
+			"version", intg("the policy version accepted (the current one)")),
+		result: typeOf[MyData](),
+		errors: map[int]string{http.StatusNotFound: "The account no longer exists."},
+	}
+	privacyRequestDoc = apiDoc{
+		summary:     "Send a privacy request",
+		description: "A rights request for a person to handle, stored with the day and without any account.",
+		request: obj([]string{"text"}, "text", with(str("the request"), "maxLength", 5000),
+			"contact", with(str("where to answer, if the requester wants an answer"), "maxLength", 320)),
+		status: http.StatusCreated,
+		result: obj([]string{"received", "message"}, "received", boolean(""), "message", str("")),
+	}
+	statusDoc = apiDoc{
+		summary:     "Server status",
+		description: "The server's version, dataset counts, index sizes per model, sign-in state and privacy settings.",
+		result:      typeOf[Status](),
+	}
+	statsDoc = apiDoc{
+		summary:     "Dataset statistics",
+		description: "Tempo histogram, key and scale counts, leading moods (computed at most once a minute).",
+		result:      typeOf[Stats](),
+	}
+	openAPIDoc = apiDoc{
+		summary: "This document",
+		result:  schema{"type": "object", "description": "the OpenAPI 3.1 document of these routes"},
+	}
 )

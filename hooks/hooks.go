@@ -8,6 +8,7 @@ package hooks
 
 import (
 	"io/fs"
+	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
 
@@ -23,6 +24,9 @@ type service struct {
 	writer   *contribute.Writer
 	accounts *accounts
 	gates    gates
+
+	openAPIOnce sync.Once
+	openAPI     []byte // the OpenAPI document, built at its first request
 }
 
 // Register binds every songcommons hook and route to app and returns the

@@ -92,6 +92,8 @@ func (s *service) serviceRoutes() []route {
 			doc: statusDoc},
 		{method: http.MethodGet, path: "/stats", handler: statsHandler(),
 			who: reader, doc: statsDoc},
+		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPIHandler,
+			doc: openAPIDoc},
 	}
 }
 

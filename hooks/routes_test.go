@@ -29,6 +29,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /api/songcommons/privacy-requests": {"songcommonsCompactionGuard", "songcommonsBody"},
 		"GET /api/songcommons/status":            {},
 		"GET /api/songcommons/stats":             {"songcommonsReadGuard"},
+		"GET /api/songcommons/openapi.json":      {},
 	}
 	guards := []string{"songcommonsCompactionGuard", "songcommonsReadGuard", "songcommonsSignedIn", "songcommonsAccountUser",
 		"songcommonsAccountJournal"}
