@@ -89,7 +89,7 @@ func identityFields(c *core.Collection) {
 	)
 }
 
-// receiptField holds the one-way receipt tag of a row (see hooks/receipts.go):
+// receiptField holds the one-way receipt tag of a row (see contribute/receipts.go):
 // HMAC of the row id under a secret only the contributor holds. Hidden from
 // the API.
 func receiptField(c *core.Collection) {

@@ -7,7 +7,7 @@ import (
 )
 
 // songs: one row per song with the consensus of its contributions,
-// maintained by the service (hooks/songs.go) in the same transaction as
+// maintained by the service (contribute/songs.go) in the same transaction as
 // every contribution, so admins and clients see the dataset as songs.
 // Nobody writes it through the API; it is derived and carries no link to
 // any account (random ids and rowids, no timestamps).

@@ -5,8 +5,10 @@ import (
 	m "github.com/pocketbase/pocketbase/migrations"
 )
 
-// Consent and the daily upload quota live on the account, to the day; a
-// privacy_requests collection takes rights requests that need a person.
+// Consent lives on the account, to the day; a privacy_requests collection
+// takes rights requests that need a person. The daily upload counter this
+// added to the account (uploads_day, uploads_count) was dropped again by
+// 1763900007_quota_in_memory.go: the quota is counted in memory only.
 func init() {
 	m.Register(func(app core.App) error {
 		users, err := app.FindCollectionByNameOrId("users")
@@ -17,8 +19,8 @@ func init() {
 			&core.NumberField{Name: "policy_version", OnlyInt: true}, // accepted policy version, 0 = none
 			&core.DateField{Name: "policy_day"},                      // day of that acceptance
 			&core.BoolField{Name: "uploads_paused"},                  // consent withdrawn
-			&core.DateField{Name: "uploads_day"},                     // day of the counter below
-			&core.NumberField{Name: "uploads_count", OnlyInt: true},  // songs uploaded that day
+			&core.DateField{Name: "uploads_day"},                     // dropped by 1763900007
+			&core.NumberField{Name: "uploads_count", OnlyInt: true},  // dropped by 1763900007
 		)
 		if err := app.Save(users); err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 )
 
 // song_vectors: one consensus vector per song and model, as a float32
-// BLOB, maintained by the service (hooks/songs.go) in the same transaction
+// BLOB, maintained by the service (contribute/songs.go) in the same transaction
 // as every contribution. The similarity index is built from it at start-up:
 // one narrow row per song, read in key order, instead of every
 // contribution's JSON. It is derived data like "songs": no id, no rowid

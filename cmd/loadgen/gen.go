@@ -215,7 +215,7 @@ func MakeSong(i uint64, c int) Song {
 	return s
 }
 
-// Map is the song as /contribute and CheckUpload take it.
+// Map is the song as /contribute and songdata.CheckSongs take it.
 func (s Song) Map(models []string) map[string]any {
 	m := map[string]any{
 		"artist": s.Artist, "title": s.Title, "tempo": s.Tempo, "key": s.Key, "scale": s.Scale,

@@ -34,7 +34,7 @@ import (
 const usageText = `usage: loadgen COMMAND [flags]
 
 commands:
-  seed     write N synthetic songs into a pb_data dir, offline (CheckUpload + StoreContributions)
+  seed     write N synthetic songs into a pb_data dir, offline (validated and stored as uploads are)
   user     create the load generator's contributor in a pb_data dir and print an auth token
   startup  start the real binary on a pb_data dir, time readiness, read its RSS, stop it (repeated)
   serve    start the real binary, time readiness, run bench scenarios, verify acknowledged writes, stop it
