@@ -197,8 +197,11 @@ func (r Retry) do(ctx context.Context, try func() (int, http.Header, error)) err
 		d := wait
 		if secs, perr := strconv.Atoi(h.Get("Retry-After")); perr == nil && secs >= 0 {
 			d = time.Duration(secs) * time.Second
+			if d > maxWait {
+				break // e.g. a daily quota: the run stops, saved, and resumes later
+			}
 		} else {
-			wait *= 2
+			wait = min(2*wait, maxWait)
 		}
 		if err := sleep(ctx, min(d, maxWait)); err != nil {
 			return err
