@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 
+	"songcommons/audiomuse"
 	"songcommons/config"
 	"songcommons/dataset"
 	"songcommons/hooks"
@@ -45,6 +46,7 @@ func newApp() (*pocketbase.PocketBase, error) {
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)
 	dataset.Register(app, cfg)
+	app.RootCmd.AddCommand(audiomuse.NewCmd())
 	return app, nil
 }
 
