@@ -16,6 +16,7 @@ import (
 	"songcommons/dataset"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
+	"songcommons/storage"
 )
 
 //go:embed all:pb_public
@@ -30,17 +31,17 @@ func newApp() (*pocketbase.PocketBase, error) {
 		return nil, err
 	}
 	config.ApplyMemoryLimit(cfg) // SONGCOMMONS_MEMORY_LIMIT, unless GOMEMLIMIT is set
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect,
-		DataMaxOpenConns: hooks.MaxReadConns, DataMaxIdleConns: hooks.MaxReadConns})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: storage.DBConnect,
+		DataMaxOpenConns: storage.MaxReadConns, DataMaxIdleConns: storage.MaxReadConns})
 	migratecmd.MustRegister(app, app.RootCmd, migratecmd.Config{Automigrate: false})
 	config.AddFlags(app.RootCmd.PersistentFlags(), &cfg)
 	// early, like PocketBase's own flags; errors (and -h) are left to cobra,
 	// which parses every flag again when it runs the command
 	_ = app.RootCmd.ParseFlags(os.Args[1:])
-	if err := hooks.PrivateDataDir(app.DataDir()); err != nil { // 0700/0600, before anything is written
+	if err := storage.PrivateDataDir(app.DataDir()); err != nil { // 0700/0600, before anything is written
 		log.Printf("songcommons: warning: %v", err)
 	}
-	if err := hooks.FinishCompaction(app.DataDir()); err != nil { // swap in last night's compaction before the DB opens
+	if err := storage.FinishCompaction(app.DataDir()); err != nil { // swap in last night's compaction before the DB opens
 		return nil, err
 	}
 	ui, _ := fs.Sub(public, "pb_public")

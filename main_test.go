@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"songcommons/storage"
+
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase"
-
-	"songcommons/hooks"
 )
 
 // PocketBase turns dev mode on by itself for binaries in the temp folder
@@ -76,7 +76,7 @@ func TestCommandExitStatus(t *testing.T) {
 	}
 }
 
-// The pool of reading connections is bounded (hooks.MaxReadConns): each
+// The pool of reading connections is bounded (storage.MaxReadConns): each
 // connection holds its own page cache.
 func TestReadConnectionsBounded(t *testing.T) {
 	saved := os.Args
@@ -94,7 +94,7 @@ func TestReadConnectionsBounded(t *testing.T) {
 	if !ok {
 		t.Fatalf("ConcurrentDB is %T", app.ConcurrentDB())
 	}
-	if got := db.DB().Stats().MaxOpenConnections; got != hooks.MaxReadConns {
-		t.Errorf("data.db read pool: %d connections at most, want %d", got, hooks.MaxReadConns)
+	if got := db.DB().Stats().MaxOpenConnections; got != storage.MaxReadConns {
+		t.Errorf("data.db read pool: %d connections at most, want %d", got, storage.MaxReadConns)
 	}
 }

@@ -18,14 +18,14 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 
-	"songcommons/hooks"
 	_ "songcommons/migrations"
 	"songcommons/songdata"
+	"songcommons/storage"
 )
 
 // BenchmarkImport imports a synthetic dump of N songs (a score row and a
 // 200-d musicnn embedding row each: 2N lines) into a fresh data dir with
-// the production database settings (hooks.DBConnect), and reports songs/s
+// the production database settings (storage.DBConnect), and reports songs/s
 // (wall clock) and CPU ms per 1,000 songs. The dump is generated once into
 // the temp dir and reused. Knobs (environment):
 //
@@ -47,7 +47,7 @@ func BenchmarkImport(b *testing.B) {
 	var wall, cpu, store, thread time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		app := core.NewBaseApp(core.BaseAppConfig{DataDir: b.TempDir(), DBConnect: hooks.DBConnect})
+		app := core.NewBaseApp(core.BaseAppConfig{DataDir: b.TempDir(), DBConnect: storage.DBConnect})
 		if err := app.Bootstrap(); err != nil {
 			b.Fatal(err)
 		}

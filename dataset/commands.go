@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"songcommons/storage"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
-
-	"songcommons/hooks"
 )
 
 // NewExportCmd is `songcommons export [FILE]`: the dump of the dataset
@@ -268,7 +268,7 @@ func runImport(ctx context.Context, app core.App, stderr io.Writer, path, format
 	// cache (see DefaultChunk)
 	restore := setPageCache(app, importCacheKiB)
 	defer restore()
-	defer hooks.StartBulkCheckpointer(app)()
+	defer storage.StartBulkCheckpointer(app)()
 
 	bar := NewBar(stderr, "import", "lines", size)
 	sum, err := Import(ctx, app, in, ImportOptions{

@@ -27,6 +27,7 @@ import (
 
 	"songcommons/config"
 	"songcommons/hooks"
+	"songcommons/storage"
 )
 
 // TestMain lets the test binary act as a songcommons server in a child
@@ -43,8 +44,8 @@ func TestMain(m *testing.M) {
 // runChildServer is main.go's start-up (FinishCompaction before the
 // databases open) plus one test route that runs the nightly job now.
 func runChildServer() {
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: hooks.DBConnect})
-	if err := hooks.FinishCompaction(app.DataDir()); err != nil {
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: storage.DBConnect})
+	if err := storage.FinishCompaction(app.DataDir()); err != nil {
 		log.Fatal(err)
 	}
 	cfg := config.Defaults()
@@ -78,7 +79,7 @@ func runChildServer() {
 func compactAndRestart(t testing.TB, app *tests.TestApp, during func()) (next *core.BaseApp, finish func()) {
 	t.Helper()
 	swapped, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	c := &hooks.Compactor{Exec: func() error {
+	c := &storage.Compactor{Exec: func() error {
 		close(swapped)
 		<-release
 		return errors.New("test: the process was not replaced")
@@ -92,7 +93,7 @@ func compactAndRestart(t testing.TB, app *tests.TestApp, during func()) (next *c
 		t.Fatal("no restart within 60 s")
 	}
 	db := filepath.Join(app.DataDir(), "data.db")
-	for _, f := range []string{db + hooks.CompactSuffix, db + hooks.CompactSuffix + hooks.MarkerSuffix} {
+	for _, f := range []string{db + storage.CompactSuffix, db + storage.CompactSuffix + storage.MarkerSuffix} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("at the restart: %v", err)
 		}
@@ -100,7 +101,7 @@ func compactAndRestart(t testing.TB, app *tests.TestApp, during func()) (next *c
 	if during != nil {
 		during()
 	}
-	if err := hooks.FinishCompaction(app.DataDir()); err != nil {
+	if err := storage.FinishCompaction(app.DataDir()); err != nil {
 		t.Fatal(err)
 	}
 	next = openDataDir(t, app.DataDir())
@@ -191,7 +192,7 @@ func TestCompactionKeepsEveryAcknowledgedWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		t.Fatal(err)
 	}
 	if n := pragmaInt(t, app.DB(), "PRAGMA freelist_count"); n == 0 {
@@ -321,7 +322,7 @@ func TestDeletedRowsLeaveNoTrace(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("contribute: %d %v", code, out)
 	}
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		t.Fatal(err)
 	}
 	if found := filesContain(t, app.DataDir(), marker); len(found) == 0 {
@@ -333,7 +334,7 @@ func TestDeletedRowsLeaveNoTrace(t *testing.T) {
 		t.Fatalf("delete: %d %v", code, out)
 	}
 	// secure_delete alone (no compaction yet): the freed space is overwritten
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		t.Fatal(err)
 	}
 	if found := filesContain(t, app.DataDir(), marker); len(found) > 0 {
@@ -379,21 +380,21 @@ func TestCompactionNeedsTheStartupSwap(t *testing.T) {
 	app := newTestApp(t)
 	defer app.Cleanup()
 	db := filepath.Join(app.DataDir(), "data.db")
-	stale := db + hooks.CompactSuffix + hooks.MarkerSuffix
+	stale := db + storage.CompactSuffix + storage.MarkerSuffix
 	if err := os.WriteFile(stale, []byte("stale"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := (&hooks.Compactor{}).Compact(app)
-	if !errors.Is(err, hooks.ErrCompactionSkipped) || !strings.Contains(err.Error(), "FinishCompaction") {
+	err := (&storage.Compactor{}).Compact(app)
+	if !errors.Is(err, storage.ErrCompactionSkipped) || !strings.Contains(err.Error(), "FinishCompaction") {
 		t.Fatalf("Compact without the start-up swap: %v", err)
 	}
 	// with an Exec that fails, the snapshot is discarded and the data kept
 	n := countRows(t, app, "users")
-	err = (&hooks.Compactor{Exec: func() error { return errors.New("exec failed") }}).Compact(app)
+	err = (&storage.Compactor{Exec: func() error { return errors.New("exec failed") }}).Compact(app)
 	if err == nil || !strings.Contains(err.Error(), "exec failed") {
 		t.Fatalf("Compact with a failing restart: %v", err)
 	}
-	for _, f := range []string{stale, db + hooks.CompactSuffix} {
+	for _, f := range []string{stale, db + storage.CompactSuffix} {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Errorf("%s is still there after a failed restart: %v", filepath.Base(f), err)
 		}
@@ -501,7 +502,7 @@ func TestFinishCompactionCrashSafety(t *testing.T) {
 				}
 			}
 			for range 2 {
-				err := hooks.FinishCompaction(dir)
+				err := storage.FinishCompaction(dir)
 				if (err != nil) != (c.want == "") {
 					t.Fatalf("FinishCompaction: %v", err)
 				}
@@ -533,7 +534,7 @@ func TestFinishCompactionCrashSafety(t *testing.T) {
 	}
 	t.Run("no data dir yet", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "pb_data")
-		if err := hooks.FinishCompaction(dir); err != nil {
+		if err := storage.FinishCompaction(dir); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -761,7 +762,7 @@ func TestCompactionTiming(t *testing.T) {
 	}
 	for run := range runs {
 		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM
-		app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: hooks.DBConnect})
+		app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: storage.DBConnect})
 		if err := app.Bootstrap(); err != nil {
 			t.Fatal(err)
 		}
@@ -776,7 +777,7 @@ func TestCompactionTiming(t *testing.T) {
 		}
 		before, base := size(), rss("VmRSS")
 		swapped, release, done := make(chan time.Time), make(chan struct{}), make(chan error, 1)
-		c := &hooks.Compactor{Exec: func() error { swapped <- time.Now(); <-release; return errors.New("measured") }}
+		c := &storage.Compactor{Exec: func() error { swapped <- time.Now(); <-release; return errors.New("measured") }}
 		start := time.Now()
 		go func() { done <- c.Compact(app) }()
 		var at time.Time
@@ -788,7 +789,7 @@ func TestCompactionTiming(t *testing.T) {
 		hwm := rss("VmHWM")
 		marker, _ := os.ReadFile(filepath.Join(dir, "data.db.compact.ok"))
 		s := time.Now()
-		if err := hooks.FinishCompaction(dir); err != nil {
+		if err := storage.FinishCompaction(dir); err != nil {
 			t.Fatal(err)
 		}
 		swap := time.Since(s)

@@ -15,6 +15,7 @@ import (
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/similarity"
+	"songcommons/storage"
 )
 
 // service is what the bindings of one app share.
@@ -34,7 +35,7 @@ type service struct {
 // may be nil.
 func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Indexes {
 	s := &service{cfg: cfg, sim: similarity.New(), gates: newGates(cfg)}
-	s.writer = contribute.New(app, s.sim, journalOf(app))
+	s.writer = contribute.New(app, s.sim, storage.JournalOf(app))
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
@@ -51,9 +52,10 @@ func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Index
 	// hooks enclose every write
 	bindJournal(app)
 	bindBatchFastPath(app, s.writer) // after bindAccounts: consent and quota admit the batch first
-	bindCompaction(app, &Compactor{})
-	bindCheckpointer(app)
-	bindLayout(app)
+	storage.BindCompaction(app, &storage.Compactor{})
+	storage.BindCheckpointer(app)
+	storage.BindLayout(app)
+	storage.BindBackups(app)
 	bindOperations(app, cfg)
 	bindRateLimitPer64(app)
 	bindStatic(app, publicFS)

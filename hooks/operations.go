@@ -24,9 +24,8 @@ var rateRuleDuration = regexp.MustCompile(`"duration":(\d+)`)
 // ShutdownGrace is how long SIGTERM waits for in-flight requests.
 const ShutdownGrace = 30 * time.Second
 
-// bindOperations: clear 429 answers with Retry-After, backups
-// without the request logs, and graceful shutdown that finishes in-flight
-// requests.
+// bindOperations: clear 429 answers with Retry-After, and graceful
+// shutdown that finishes in-flight requests.
 func bindOperations(app core.App, cfg config.Config) {
 	var inflight sync.WaitGroup
 	var stopping atomic.Bool
@@ -84,8 +83,6 @@ func bindOperations(app core.App, cfg config.Config) {
 		return e.Next()
 	})
 
-	// backups: compacted copies without the request logs (backup.go)
-	bindBackups(app)
 }
 
 // requestBody returns the request body itself, from under PocketBase's

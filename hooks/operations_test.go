@@ -15,7 +15,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/config"
-	"songcommons/hooks"
+	"songcommons/storage"
 )
 
 func TestRateLimits(t *testing.T) {
@@ -71,7 +71,7 @@ func TestBackupRestore(t *testing.T) {
 	if _, err := app.DB().NewQuery("DELETE FROM embedding WHERE rowid IN (SELECT rowid FROM embedding ORDER BY rowid LIMIT (SELECT COUNT(*) / 2 FROM embedding))").Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		t.Fatal(err)
 	}
 	var free int
@@ -107,7 +107,7 @@ func TestBackupRestore(t *testing.T) {
 	if !names["data.db"] || names["data.db-wal"] || names["data.db-shm"] {
 		t.Fatalf("the backup should hold data.db without WAL or shared memory: %v", names)
 	}
-	restored, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pb_test_env", DBConnect: hooks.DBConnect})
+	restored, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pb_test_env", DBConnect: storage.DBConnect})
 	if err != nil {
 		t.Fatal(err)
 	}

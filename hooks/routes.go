@@ -7,6 +7,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 
 	"songcommons/config"
+	"songcommons/storage"
 )
 
 // The routes of the service, each with its guards. Every route under
@@ -109,7 +110,7 @@ func (s *service) bindServiceRoutes(app core.App) {
 				rt.Bind(g)
 			}
 		}
-		se.Router.Bind(bodyDeadline(s.cfg.BodyTimeout))
+		se.Router.Bind(bodyDeadline(s.cfg.BodyTimeout), compactionWriteGuard(true))
 		g := s.gates
 		say(s.cfg, "songcommons: uploads handled %d at a time (others wait up to %s, then 429 with Retry-After), lookups and similarity searches %d at a time (others wait up to %s), at most %d of each per client address; request bodies within %s (+%s per MiB)",
 			cap(g.uploads.slots), g.uploads.wait, cap(g.reads.slots), g.reads.wait, s.cfg.SlotsPerClient, s.cfg.BodyTimeout, s.cfg.BodyTimeout)
@@ -142,7 +143,7 @@ func (s *service) guards(r route) []*hook.Handler[*core.RequestEvent] {
 	}
 	if r.account {
 		gs = append(gs, &hook.Handler[*core.RequestEvent]{Id: "songcommonsAccountJournal", Priority: journalPriority,
-			Func: func(e *core.RequestEvent) error { return journalOf(e.App).AccountRequest(e, e.Next) }})
+			Func: func(e *core.RequestEvent) error { return accountRequest(e, e.Next) }})
 	}
 	return gs
 }
@@ -219,6 +220,41 @@ func bindPocketBaseUploads(app core.App, g gates) {
 		}
 		return g.uploads.admit(e.RequestEvent, e.Next)
 	})
+}
+
+// compactionGuardID names the guard that refuses writes while a
+// compaction runs.
+const compactionGuardID = "songcommonsCompactionGuard"
+
+// compactionWriteGuard answers 503 (Retry-After) to a request that may
+// write to data.db while a compaction runs (storage.TrackWrite). The
+// service's routes that write carry it; routerWide, it guards
+// PocketBase's routes: every method but GET, HEAD and OPTIONS, except
+// realtime subscriptions (they touch no database).
+func compactionWriteGuard(routerWide bool) *hook.Handler[*core.RequestEvent] {
+	return &hook.Handler[*core.RequestEvent]{
+		Id:       compactionGuardID,
+		Priority: compactionPriority,
+		Func: func(e *core.RequestEvent) error {
+			if routerWide {
+				switch e.Request.Method {
+				case http.MethodGet, http.MethodHead, http.MethodOptions:
+					return e.Next()
+				}
+				if e.Request.Pattern == realtimeSubscribeRoute {
+					return e.Next()
+				}
+			}
+			compacting, done := storage.TrackWrite(e.App)
+			defer done()
+			if compacting {
+				e.Response.Header().Set("Retry-After", "180")
+				return e.Error(http.StatusServiceUnavailable,
+					"The database is being compacted (a daily privacy measure). Retry in a few minutes; nothing of this request was stored.", nil)
+			}
+			return e.Next()
+		},
+	}
 }
 
 // readGuard is the check of every route that reads the dataset: with

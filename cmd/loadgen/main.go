@@ -40,7 +40,7 @@ commands:
   serve    start the real binary, time readiness, run bench scenarios, verify acknowledged writes, stop it
   bench    run scenarios against a running server on 127.0.0.1
   profile  run scenarios against the app served in-process, with a CPU profile
-  compact  time hooks.Compactor.Compact up to its restart (VACUUM INTO a snapshot), offline; the snapshot is discarded
+  compact  time storage.Compactor.Compact up to its restart (VACUUM INTO a snapshot), offline; the snapshot is discarded
   verify   check offline that every acknowledged id (bench --ids file) exists
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
   placement  time one SQLite row appended vs at a random place in a B-tree of N entries (scratch DB)

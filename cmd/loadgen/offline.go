@@ -22,22 +22,16 @@ import (
 	_ "songcommons/migrations"
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/storage"
 )
 
 // openApp opens (creating if needed) a pb_data dir offline, with the
 // service's pragmas, migrations applied and the songcommons hooks bound.
 func openApp(dir string, cfgEdit func(*config.Config)) (*core.BaseApp, *similarity.Indexes, error) {
-	return openAppWith(dir, cfgEdit, hooks.DBConnect)
+	return openAppWith(dir, cfgEdit, storage.DBConnect)
 }
 
-// servicePragmas mirrors hooks/db.go (sqlitePragmas, unexported) for the
-// seed --extra-pragmas experiments only; every other path uses
-// hooks.DBConnect itself.
-const servicePragmas = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=journal_size_limit(0)" +
-	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
-	"&_pragma=secure_delete(ON)"
-
-// connectWithExtra is hooks.DBConnect's DSN followed by extra pragmas
+// connectWithExtra is storage.DBConnect's DSN followed by extra pragmas
 // (later pragmas win: "synchronous(NORMAL),cache_size(-512000)").
 func connectWithExtra(extra string) core.DBConnectFunc {
 	var b strings.Builder
@@ -47,7 +41,7 @@ func connectWithExtra(extra string) core.DBConnectFunc {
 		}
 	}
 	return func(dbPath string) (*dbx.DB, error) {
-		return dbx.Open("sqlite", dbPath+servicePragmas+b.String())
+		return dbx.Open("sqlite", dbPath+storage.Pragmas+b.String())
 	}
 }
 
@@ -126,7 +120,7 @@ func cmdSeed(args []string) error {
 	every := fs.Int("progress", 50_000, "print a progress line every N songs")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the whole seed here")
 	extra := fs.String("extra-pragmas", "", "EXPERIMENT: pragmas applied after the service's (e.g. \"synchronous(NORMAL),cache_size(-512000)\")")
-	fgCheckpoint := fs.Bool("fg-checkpoint", false, "checkpoint in the writer's commits (SQLite's default) instead of hooks.StartBulkCheckpointer, as before it existed")
+	fgCheckpoint := fs.Bool("fg-checkpoint", false, "checkpoint in the writer's commits (SQLite's default) instead of storage.StartBulkCheckpointer, as before it existed")
 	fs.Parse(args)
 	if *dir == "" {
 		return errors.New("--dir is required")
@@ -137,10 +131,10 @@ func cmdSeed(args []string) error {
 			mdls = append(mdls, m)
 		}
 	}
-	connect := hooks.DBConnect
+	connect := storage.DBConnect
 	if *extra != "" {
 		connect = connectWithExtra(*extra)
-		fmt.Printf("EXPERIMENT: DSN pragmas %s + %q\n", servicePragmas, *extra)
+		fmt.Printf("EXPERIMENT: DSN pragmas %s + %q\n", storage.Pragmas, *extra)
 	}
 	app, _, err := openAppWith(*dir, nil, connect)
 	if err != nil {
@@ -148,7 +142,7 @@ func cmdSeed(args []string) error {
 	}
 	defer app.ResetBootstrapState()
 	if !*fgCheckpoint {
-		defer hooks.StartBulkCheckpointer(app)()
+		defer storage.StartBulkCheckpointer(app)()
 	}
 	tok, err := ensureUser(app)
 	if err != nil {
@@ -267,7 +261,7 @@ func cmdCompact(args []string) error {
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
-	connect := hooks.DBConnect
+	connect := storage.DBConnect
 	if *extra != "" {
 		connect = connectWithExtra(*extra)
 		fmt.Printf("EXPERIMENT: service pragmas + %q\n", *extra)
@@ -287,7 +281,7 @@ func cmdCompact(args []string) error {
 	}
 	show("before")
 	t := time.Now()
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		return err
 	}
 	fmt.Printf("checkpoint (TRUNCATE, both DBs): %s\n", time.Since(t).Round(time.Millisecond))
@@ -314,7 +308,7 @@ func cmdCompact(args []string) error {
 	var took time.Duration
 	var snapshot string
 	measured := errors.New("measured; snapshot discarded")
-	err = (&hooks.Compactor{Exec: func() error {
+	err = (&storage.Compactor{Exec: func() error {
 		took = time.Since(t)
 		snapshot = fileSize(filepath.Join(*dir, "data.db.compact"))
 		return measured
@@ -376,7 +370,7 @@ func readIDs(path string) (map[string][]string, error) {
 // verifyOffline opens data.db directly (the server is gone) and counts the
 // acknowledged ids that are not there.
 func verifyOffline(dir string, want map[string][]string) (missing, total int, err error) {
-	db, err := hooks.DBConnect(filepath.Join(dir, "data.db"))
+	db, err := storage.DBConnect(filepath.Join(dir, "data.db"))
 	if err != nil {
 		return 0, 0, err
 	}

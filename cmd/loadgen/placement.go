@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"songcommons/hooks"
+	"songcommons/storage"
 )
 
 // cmdPlacement measures what one row costs SQLite's single writer on this
@@ -63,7 +63,7 @@ func cmdPlacement(args []string) error {
 	}
 	removeDB()
 	defer removeDB()
-	db, err := hooks.DBConnect(path)
+	db, err := storage.DBConnect(path)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
 // Package testsupport is what the tests of every package share: a real
 // app on a fresh data dir, opened with the service's own connection
-// pragmas (hooks.DBConnect: secure_delete, synchronous=FULL) and with the
+// pragmas (storage.DBConnect: secure_delete, synchronous=FULL) and with the
 // songcommons hooks bound; the app served on 127.0.0.1; seeded
 // contributors with consent and tokens valid in every fresh app; a fake
 // GitHub for sign-ins; vector makers and row counters.
@@ -20,6 +20,7 @@ import (
 	"songcommons/config"
 	"songcommons/hooks"
 	_ "songcommons/migrations"
+	"songcommons/storage"
 )
 
 // Two contributors and a superuser with fixed ids, token keys and a fixed
@@ -59,7 +60,7 @@ func NewApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 // NewAppWith is NewApp with more options.
 func NewAppWith(t testing.TB, o Options) *tests.TestApp {
 	t.Helper()
-	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir(), EncryptionEnv: "pb_test_env", DBConnect: hooks.DBConnect})
+	app, err := tests.NewTestAppWithConfig(core.BaseAppConfig{DataDir: t.TempDir(), EncryptionEnv: "pb_test_env", DBConnect: storage.DBConnect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func NewAppWith(t testing.TB, o Options) *tests.TestApp {
 // bootstrapped, migrations current, no hooks bound.
 func OpenDataDir(t testing.TB, dir string) *core.BaseApp {
 	t.Helper()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: hooks.DBConnect})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, DBConnect: storage.DBConnect})
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func OpenDataDir(t testing.TB, dir string) *core.BaseApp {
 // without migrations: what a command finds on a data dir it creates.
 func FreshDataDir(t testing.TB) *core.BaseApp {
 	t.Helper()
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir(), DBConnect: hooks.DBConnect})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir(), DBConnect: storage.DBConnect})
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}

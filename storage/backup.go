@@ -1,4 +1,4 @@
-package hooks
+package storage
 
 import (
 	"archive/zip"
@@ -23,14 +23,14 @@ import (
 // instead.
 var backupSkip = []string{"auxiliary.db", "auxiliary.db-wal", "auxiliary.db-shm", "data.db", "data.db-wal", "data.db-shm"}
 
-// bindBackups makes every backup (PocketBase's scheduled ones, and those
+// BindBackups makes every backup (PocketBase's scheduled ones, and those
 // made in the dashboard) a compacted copy: data.db is written with VACUUM
 // INTO (every table in b-tree order, random for contributed rows, no free
 // pages, no WAL), like the nightly compaction, and zipped with the rest of
 // the data dir except the request logs. Restoring works as with
 // PocketBase's own backups. Unlike PocketBase's, it does not block writes
 // while it runs; it reads one consistent snapshot.
-func bindBackups(app core.App) {
+func BindBackups(app core.App) {
 	app.OnBackupCreate().BindFunc(func(e *core.BackupEvent) error {
 		if e.Name == "" {
 			e.Name = "pb_backup_" + time.Now().UTC().Format("20060102150405") + ".zip"

@@ -1,4 +1,4 @@
-package hooks_test
+package storage_test
 
 import (
 	"bytes"
@@ -15,8 +15,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/contribute"
-	"songcommons/hooks"
+	"songcommons/internal/testsupport"
 	"songcommons/songdata"
+	"songcommons/storage"
 )
 
 // runsZ is the Wald–Wolfowitz runs test of a two-valued sequence: the
@@ -147,23 +148,23 @@ func TestFileOffsetsDoNotGroupUploads(t *testing.T) {
 	} {
 		t.Run(size.name, func(t *testing.T) {
 			t.Parallel()
-			app := newTestApp(t)
+			app := testsupport.NewApp(t)
 			defer app.Cleanup()
 			if size.seed > 0 {
 				seedLayoutSongs(t, app, size.seed)
 				if !spreadOnly {
 					// a loaded test machine may rewrite slower than a
 					// server: the background rewrite must run all the same
-					hooks.SetLayoutRewrite(app, time.Minute, 4)
+					storage.SetLayoutRewrite(app, time.Minute, 4)
 				}
 			}
-			srv := serve(t, app)
+			srv := testsupport.Serve(t, app)
 			var ids, tails []layoutRow
 			var serial int
 			markers := map[string]bool{}
 			worst := map[string]float64{}
 			for round := range size.rounds {
-				for who, id := range []string{aliceID, bobID} {
+				for who, id := range []string{testsupport.AliceID, testsupport.BobID} {
 					songs := make([]map[string]any, size.songs)
 					for i := range songs {
 						seed := float64(round*1000 + who*100 + i)
@@ -171,7 +172,7 @@ func TestFileOffsetsDoNotGroupUploads(t *testing.T) {
 							"tempo": 90 + i, "key": "A", "scale": "minor", "mood_vector": "rock:0.5", "energy": 0.3,
 							"embeddings": map[string]any{"musicnn": uniqueVector(200, seed, &serial), "clap": uniqueVector(512, seed+0.5, &serial)}}
 					}
-					code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokenFor(t, id), map[string]any{"songs": songs})
+					code, out := testsupport.Call(t, srv, http.MethodPost, "/api/songcommons/contribute", testsupport.Token(t, id), map[string]any{"songs": songs})
 					if code != 200 {
 						t.Fatalf("contribute: %d %v", code, out)
 					}
@@ -263,7 +264,7 @@ func settleLayout(t *testing.T, app core.App, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		rewrites, pending, took, due := hooks.LayoutState(app)
+		rewrites, pending, took, due := storage.LayoutState(app)
 		if !pending {
 			t.Logf("layout settled: %d rewrites, the last took %v", rewrites, took)
 			return
@@ -275,11 +276,11 @@ func settleLayout(t *testing.T, app core.App, limit time.Duration) {
 	}
 }
 
-// uniqueVector is testVector whose last three values differ from every
+// uniqueVector is testsupport.Vector whose last three values differ from every
 // other vector the test makes (serial counts them), so that the tail of
 // its stored text names one row.
 func uniqueVector(n int, seed float64, serial *int) []float64 {
-	v := testVector(n, seed)
+	v := testsupport.Vector(n, seed)
 	*serial++
 	for k := 1; k <= 3; k++ {
 		v[n-k] = 0.25 + float64(*serial*7+k)/1e5
@@ -307,11 +308,11 @@ func seedLayoutSongs(t testing.TB, app core.App, n int) {
 			t.Fatal(err)
 		}
 	}
-	if err := hooks.Checkpoint(app); err != nil {
+	if err := storage.Checkpoint(app); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db")); err != nil || fi.Size() < hooks.RewriteBelow {
-		t.Fatalf("the seeded data.db is smaller than %d bytes: the test would not reach the reserve", hooks.RewriteBelow)
+	if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db")); err != nil || fi.Size() < storage.RewriteBelow {
+		t.Fatalf("the seeded data.db is smaller than %d bytes: the test would not reach the reserve", storage.RewriteBelow)
 	}
 }
 
@@ -319,7 +320,7 @@ func seedLayoutSongs(t testing.TB, app core.App, n int) {
 // pages left first), and secure_delete is on again afterwards.
 func TestReserveTopUp(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := testsupport.NewApp(t)
 	defer app.Cleanup()
 	free := func() int {
 		var n int
@@ -329,11 +330,11 @@ func TestReserveTopUp(t *testing.T) {
 		return n
 	}
 	for round := range 3 {
-		if err := hooks.TopUpReserve(app); err != nil {
+		if err := storage.TopUpReserve(app); err != nil {
 			t.Fatal(err)
 		}
-		if n := free(); n < hooks.ReserveTarget {
-			t.Fatalf("round %d: %d free pages after a top-up, want at least %d", round, n, hooks.ReserveTarget)
+		if n := free(); n < storage.ReserveTarget {
+			t.Fatalf("round %d: %d free pages after a top-up, want at least %d", round, n, storage.ReserveTarget)
 		}
 		var secure int
 		if err := app.NonconcurrentDB().NewQuery("PRAGMA secure_delete").Row(&secure); err != nil || secure != 1 {
@@ -343,7 +344,7 @@ func TestReserveTopUp(t *testing.T) {
 		if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE IF NOT EXISTS use_reserve (v BLOB)").Execute(); err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; free() >= hooks.ReserveLow; i++ {
+		for i := 0; free() >= storage.ReserveLow; i++ {
 			if i > 20 {
 				t.Fatalf("round %d: still %d free pages: the test would not refill", round, free())
 			}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package hooks
+package storage
 
 // zeroBeyondWithSQLitesFD is not available here (it needs /proc/self/fd):
 // the WAL index keeps SQLite's own contents (README).

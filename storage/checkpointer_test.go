@@ -1,4 +1,4 @@
-package hooks_test
+package storage_test
 
 import (
 	"os"
@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pocketbase/dbx"
+	"songcommons/internal/testsupport"
+	"songcommons/storage"
 
-	"songcommons/hooks"
+	"github.com/pocketbase/dbx"
 )
 
 // With the background checkpointer, the writing connection no longer
@@ -17,9 +18,9 @@ import (
 // goroutine copies them there.
 func TestBackgroundCheckpoints(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := testsupport.NewApp(t)
 	defer app.Cleanup()
-	stop := hooks.StartCheckpointer(app)
+	stop := storage.StartCheckpointer(app)
 	var auto int
 	if err := app.NonconcurrentDB().NewQuery("PRAGMA wal_autocheckpoint").Row(&auto); err != nil || auto != 0 {
 		t.Fatalf("writer's wal_autocheckpoint = %d (%v), want 0", auto, err)
@@ -57,9 +58,9 @@ func TestBackgroundCheckpoints(t *testing.T) {
 // the reader is gone, the WAL is emptied.
 func TestCheckpointerRetriesWhileBusy(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
+	app := testsupport.NewApp(t)
 	defer app.Cleanup()
-	stop := hooks.StartCheckpointer(app)
+	stop := storage.StartCheckpointer(app)
 	defer stop()
 	wal := filepath.Join(app.DataDir(), "data.db-wal")
 	walSize := func() int64 {
@@ -70,7 +71,7 @@ func TestCheckpointerRetriesWhileBusy(t *testing.T) {
 		return fi.Size()
 	}
 	// a reader on a connection of its own, inside a read transaction
-	reader, err := hooks.DBConnect(filepath.Join(app.DataDir(), "data.db"))
+	reader, err := storage.DBConnect(filepath.Join(app.DataDir(), "data.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package hooks
+package storage
 
 import (
 	"encoding/binary"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/hook"
 )
 
 // Compaction closes what SQLite's file layout could reveal between two
@@ -98,7 +96,7 @@ func (c *Compactor) Compact(app core.App) error {
 	exec := c.Exec
 	if exec == nil {
 		if !compactionFinished(app.DataDir()) {
-			return fmt.Errorf("%w: the compacted data.db is swapped in at the next start-up, and this process did not call hooks.FinishCompaction(%q) before opening its databases",
+			return fmt.Errorf("%w: the compacted data.db is swapped in at the next start-up, and this process did not call storage.FinishCompaction(%q) before opening its databases",
 				ErrCompactionSkipped, app.DataDir())
 		}
 		exec = restartProcess
@@ -250,51 +248,26 @@ func Checkpoint(app core.App) error {
 	return err
 }
 
-// compactionGuardID names the guard that refuses writes while a
-// compaction runs.
-const compactionGuardID = "songcommonsCompactionGuard"
-
-// compactionWriteGuard answers 503 (Retry-After) to a request that may write
-// to data.db while a compaction runs: it would otherwise wait for the
-// write lock and lose its connection at the restart. The service's routes
-// that write carry it (routes.go); routerWide, it guards PocketBase's
-// routes: every method but GET, HEAD and OPTIONS, except realtime
-// subscriptions (they touch no database).
-func compactionWriteGuard(routerWide bool) *hook.Handler[*core.RequestEvent] {
-	return &hook.Handler[*core.RequestEvent]{
-		Id:       compactionGuardID,
-		Priority: compactionPriority,
-		Func: func(e *core.RequestEvent) error {
-			if routerWide {
-				switch e.Request.Method {
-				case http.MethodGet, http.MethodHead, http.MethodOptions:
-					return e.Next()
-				}
-				if e.Request.Pattern == realtimeSubscribeRoute {
-					return e.Next()
-				}
-			}
-			// counted before the check: Compact sets running, then
-			// waits for the count, so no write slips past unseen
-			g := guardOf(e.App)
-			g.writes.Add(1)
-			defer g.writes.Add(-1)
-			if g.running.Load() {
-				e.Response.Header().Set("Retry-After", "180")
-				return e.Error(http.StatusServiceUnavailable,
-					"The database is being compacted (a daily privacy measure). Retry in a few minutes; nothing of this request was stored.", nil)
-			}
-			return e.Next()
-		},
-	}
+// TrackWrite counts a request that may write to data.db until done is
+// called: Compact, once it has begun refusing writes, waits for those
+// counted before. compacting reports whether a compaction runs, in which
+// case the request must be refused (it would wait for the write lock and
+// lose its connection at the restart). Counted before the check: Compact
+// sets running, then waits for the count, so no write slips past unseen.
+func TrackWrite(app core.App) (compacting bool, done func()) {
+	g := guardOf(app)
+	g.writes.Add(1)
+	return g.running.Load(), func() { g.writes.Add(-1) }
 }
 
-func bindCompaction(app core.App, c *Compactor) {
+// BindCompaction schedules the nightly compaction (04:17 UTC) and the
+// WAL checkpoints every 15 minutes, and logs at start-up the compaction
+// that FinishCompaction swapped in.
+func BindCompaction(app core.App, c *Compactor) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if note := finishedNote(se.App.DataDir()); note != "" {
 			se.App.Logger().Info("songcommons: compacted data.db swapped in at start-up", "compaction", note)
 		}
-		se.Router.Bind(compactionWriteGuard(true))
 		// daily compaction at a quiet hour; WAL checkpoints every 15 minutes
 		se.App.Cron().MustAdd("songcommonsCompaction", "17 4 * * *", func() {
 			err := c.Compact(se.App)

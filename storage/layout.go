@@ -1,4 +1,4 @@
-package hooks
+package storage
 
 import (
 	"errors"
@@ -185,7 +185,7 @@ func (l *layout) rewriteLater(app core.App) {
 // is emptied. It is skipped when nothing was written since the last
 // rewrite, and put off while a backup reads the database.
 func (l *layout) rewriteNow(app core.App) {
-	j := journalOf(app)
+	j := JournalOf(app)
 	j.gate.RLock()
 	defer j.gate.RUnlock()
 	l.mu.Lock()
@@ -264,7 +264,7 @@ func topUpReserve(app core.App) error {
 				return err
 			}
 		}
-		shuffle(ids)
+		Shuffle(ids)
 		del := db.NewQuery("DELETE FROM " + reserveTable + " WHERE id = {:id}").Prepare()
 		defer del.Close()
 		for _, id := range ids {
@@ -277,12 +277,12 @@ func topUpReserve(app core.App) error {
 	})
 }
 
-// bindLayout prepares the layout when the server starts (the nightly
+// BindLayout prepares the layout when the server starts (the nightly
 // compaction leaves no free pages): the first upload after a start finds
 // its reserve. A database past rewriteBelow gets a background rewrite
 // soon after the start (uploads before a restart are not known to have
 // been rewritten). A terminating app cancels the rewrite due.
-func bindLayout(app core.App) {
+func BindLayout(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		l := layoutOf(se.App)
 		l.mu.Lock()

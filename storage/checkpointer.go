@@ -1,4 +1,4 @@
-package hooks
+package storage
 
 import (
 	"errors"
@@ -100,8 +100,8 @@ func startCheckpointer(app core.App, bulk bool) (stop func()) {
 	}
 }
 
-// bindCheckpointer runs the background checkpoints while the server runs.
-func bindCheckpointer(app core.App) {
+// BindCheckpointer runs the background checkpoints while the server runs.
+func BindCheckpointer(app core.App) {
 	var mu sync.Mutex
 	var stops []func()
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

@@ -1,13 +1,10 @@
-package hooks
+package storage
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +34,7 @@ import (
 //
 // Account writes are rare (a sign-up, a consent); contribution writes pay
 // one checkpoint each (BENCHMARKS.md measures it).
-type journal struct {
+type Journal struct {
 	gate sync.RWMutex
 	app  core.App
 	// ckpt serialises this process's checkpoints: SQLite answers a second
@@ -45,10 +42,10 @@ type journal struct {
 	ckpt sync.Mutex
 }
 
-// journalOf returns the app's journal (one per app, shared by every hook
+// JournalOf returns the app's journal (one per app, shared by every hook
 // and route bound to it).
-func journalOf(app core.App) *journal {
-	return app.Store().GetOrSet("songcommonsJournal", func() any { return &journal{app: app} }).(*journal)
+func JournalOf(app core.App) *Journal {
+	return app.Store().GetOrSet("songcommonsJournal", func() any { return &Journal{app: app} }).(*Journal)
 }
 
 const (
@@ -66,15 +63,11 @@ const (
 // ErrWALBusy says the WAL could not be emptied in time.
 var ErrWALBusy = errors.New("the database journal could not be emptied in time")
 
-// AccountBusyMessage answers an account change refused because the
-// journal could not be emptied (a long reader, such as a backup).
-const AccountBusyMessage = "Account changes are paused for a moment while the database is busy (for example during a backup). Retry in a minute; nothing was changed."
-
 // Contribution runs fn, a write of contributed rows, then empties the
 // WAL. Many run at once (SQLite still commits them one at a time); none
 // runs while an account write does. fn's error is returned; a checkpoint
 // that cannot finish now is left to the checkpointer, which retries.
-func (j *journal) Contribution(fn func() error) error {
+func (j *Journal) Contribution(fn func() error) error {
 	j.gate.RLock()
 	defer j.gate.RUnlock()
 	err := fn()
@@ -101,7 +94,7 @@ func (j *journal) Contribution(fn func() error) error {
 // writes in flight, on an empty WAL, and empties the WAL again before any
 // contribution write starts. It returns ErrWALBusy without running fn when
 // the WAL cannot be emptied first.
-func (j *journal) Account(fn func() error) error {
+func (j *Journal) Account(fn func() error) error {
 	j.gate.Lock()
 	defer j.gate.Unlock()
 	if err := emptyWALWithin(j.app, accountCheckpointWait); err != nil {
@@ -126,51 +119,12 @@ func (j *journal) Account(fn func() error) error {
 	return err
 }
 
-// journalHeld marks a request whose handling already holds the journal:
-// PocketBase nests request events (a batch's sub-requests, the record a
-// sign-in creates), and the gate is not re-entrant.
-const journalHeld = "songcommonsJournalHeld"
-
-// AccountRequest runs an account-changing request handler under Account,
-// answering 503 with Retry-After when the journal stays busy.
-func (j *journal) AccountRequest(e *core.RequestEvent, next func() error) error {
-	if e.Get(journalHeld) != nil {
-		return next()
-	}
-	err := j.Account(func() error {
-		e.Set(journalHeld, true)
-		return next()
-	})
-	if errors.Is(err, ErrWALBusy) {
-		return accountBusy(e)
-	}
-	return err
-}
-
-// ContributionRequest runs a contribution-writing request handler under
-// Contribution.
-func (j *journal) ContributionRequest(e *core.RequestEvent, next func() error) error {
-	if e.Get(journalHeld) != nil {
-		return next()
-	}
-	return j.Contribution(func() error {
-		e.Set(journalHeld, true)
-		return next()
-	})
-}
-
-// accountBusy is the 503 answer to an account change that could not start.
-func accountBusy(e *core.RequestEvent) error {
-	e.Response.Header().Set("Retry-After", "60")
-	return e.Error(http.StatusServiceUnavailable, AccountBusyMessage, nil)
-}
-
 // emptyWAL runs one TRUNCATE checkpoint of data.db: every committed frame
 // is copied into data.db and the WAL file is cut to zero bytes; then the
 // WAL index is scrubbed. It returns ErrWALBusy when a reader or writer
 // kept it from finishing.
 func emptyWAL(app core.App) error {
-	j := journalOf(app)
+	j := JournalOf(app)
 	j.ckpt.Lock()
 	defer j.ckpt.Unlock()
 	var busy, logFrames, done int
@@ -231,85 +185,4 @@ func emptyWALWithin(app core.App, wait time.Duration) error {
 // walSize is the size of data.db's WAL file (0 when there is none).
 func walSize(app core.App) int64 {
 	return fileSize(filepath.Join(app.DataDir(), "data.db-wal"))
-}
-
-// AccountCollections hold account data: the users, their GitHub links and
-// PocketBase's other per-account tables. Their writes run under
-// journal.Account.
-var AccountCollections = []string{"users", core.CollectionNameExternalAuths, core.CollectionNameAuthOrigins,
-	core.CollectionNameMFAs, core.CollectionNameOTPs}
-
-// journaledCollections are the collections whose writes are contribution
-// writes: the contributed rows and the songs derived from them.
-var journaledCollections = append([]string{"songs"}, ContributedCollections...)
-
-// collectionIn reports whether nameOrID names one of the collections (by
-// name in any case, or by id).
-func collectionIn(app core.App, nameOrID string, names []string) bool {
-	if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, nameOrID) }) {
-		return true // also names that are no collection (song_vectors)
-	}
-	c, err := app.FindCachedCollectionByNameOrId(nameOrID)
-	return err == nil && slices.Contains(names, c.Name)
-}
-
-// bindJournal puts every write of PocketBase's own routes under the
-// journal discipline: record writes on the contributed collections as
-// contribution writes, record writes on the account collections and
-// GitHub sign-ins as account writes, batches by what they touch (a batch
-// may not touch both: its one transaction would commit them together).
-// The service's own routes call the journal themselves.
-func bindJournal(app core.App) {
-	j := journalOf(app)
-	app.OnBatchRequest().BindFunc(func(e *core.BatchRequestEvent) error {
-		var account, contribution bool
-		for _, r := range e.Batch {
-			c := recordsPathCollection(r.URL)
-			switch {
-			case c == "" || strings.EqualFold(r.Method, http.MethodGet):
-			case collectionIn(e.App, c, AccountCollections):
-				account = true
-			case collectionIn(e.App, c, journaledCollections):
-				contribution = true
-			}
-		}
-		switch {
-		case account && contribution:
-			return e.BadRequestError("A batch may not change accounts and contributions together: send them as separate requests.", nil)
-		case account:
-			return j.AccountRequest(e.RequestEvent, e.Next)
-		case contribution:
-			return j.ContributionRequest(e.RequestEvent, e.Next)
-		}
-		return e.Next()
-	})
-
-	// a batch's sub-requests are request events of their own: the batch
-	// already holds the journal for all of them
-	inBatch := func(e *core.RecordRequestEvent) bool {
-		info, err := e.RequestInfo()
-		return err == nil && info.Context == core.RequestInfoContextBatch
-	}
-	contributionWrite := func(e *core.RecordRequestEvent) error {
-		if inBatch(e) {
-			return e.Next()
-		}
-		return j.ContributionRequest(e.RequestEvent, e.Next)
-	}
-	accountWrite := func(e *core.RecordRequestEvent) error {
-		if inBatch(e) {
-			return e.Next()
-		}
-		return j.AccountRequest(e.RequestEvent, e.Next)
-	}
-	app.OnRecordCreateRequest(journaledCollections...).BindFunc(contributionWrite)
-	app.OnRecordUpdateRequest(journaledCollections...).BindFunc(contributionWrite)
-	app.OnRecordDeleteRequest(journaledCollections...).BindFunc(contributionWrite)
-	app.OnRecordCreateRequest(AccountCollections...).BindFunc(accountWrite)
-	app.OnRecordUpdateRequest(AccountCollections...).BindFunc(accountWrite)
-	app.OnRecordDeleteRequest(AccountCollections...).BindFunc(accountWrite)
-	// a sign-in creates the account and its GitHub link on first use
-	app.OnRecordAuthWithOAuth2Request().BindFunc(func(e *core.RecordAuthWithOAuth2RequestEvent) error {
-		return j.AccountRequest(e.RequestEvent, e.Next)
-	})
 }

@@ -1,0 +1,32 @@
+package storage
+
+import (
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// RewriteBelow exposes the size under which data.db is rewritten after
+// every contribution (layout.go) to the layout test.
+const RewriteBelow = rewriteBelow
+
+// TopUpReserve and the reserve's bounds, for the reserve test.
+var TopUpReserve = topUpReserve
+
+const ReserveLow, ReserveTarget = reserveLow, reserveTarget
+
+// LayoutState exposes the layout's rewrite state: rewrites run, whether a
+// background rewrite is scheduled, the last one's duration, when it is due.
+func LayoutState(app core.App) (rewrites int, pending bool, took time.Duration, due time.Time) {
+	return layoutOf(app).state()
+}
+
+// SetLayoutRewrite sets the longest background rewrite and the duty factor
+// of an app's layout (tests: a rewrite on a loaded machine may take longer
+// than rewriteMaxPause, which would end the background rewrites).
+func SetLayoutRewrite(app core.App, maxPause time.Duration, duty int) {
+	l := layoutOf(app)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.maxPause, l.duty = maxPause, time.Duration(duty)
+}
