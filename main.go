@@ -46,7 +46,7 @@ func newApp() (*pocketbase.PocketBase, error) {
 	}
 	ui, _ := fs.Sub(public, "pb_public")
 	hooks.Register(app, cfg, ui)
-	dataset.Register(app, cfg)
+	app.RootCmd.AddCommand(dataset.NewExportCmd(app), dataset.NewImportCmd(app))
 	app.RootCmd.AddCommand(audiomuse.NewCmd())
 	return app, nil
 }

@@ -38,7 +38,6 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/config"
-	"songcommons/dataset"
 	"songcommons/internal/testsupport"
 )
 
@@ -186,15 +185,15 @@ func (n *netLog) checkOrigin(t *testing.T, origin string, allow func(u *url.URL,
 
 // ---- test server ----
 
-// newUIServer builds the app as main.go does (the embedded pb_public, the
-// dataset route; no seeded accounts) and serves it on 127.0.0.1.
+// newUIServer builds the app as main.go does (the embedded pb_public; no
+// seeded accounts) and serves it on 127.0.0.1.
 func newUIServer(t *testing.T, edits ...func(*config.Config)) (*tests.TestApp, *httptest.Server) {
 	t.Helper()
 	ui, err := fs.Sub(public, "pb_public")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, UI: ui, Bind: dataset.Register, NoAccounts: true})
+	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, UI: ui, NoAccounts: true})
 	t.Cleanup(app.Cleanup)
 	return app, testsupport.Serve(t, app)
 }

@@ -1,6 +1,6 @@
 // Package dataset dumps and loads the whole songcommons dataset: the
-// GET /api/songcommons/export route and the `export` and `import`
-// commands.
+// handler of GET /api/songcommons/export (the route table binds it) and
+// the `export` and `import` commands.
 //
 // A dump holds contributions, not songs: one line per contributed row.
 // A score row is a line with the score fields; an embedding row is a line
@@ -25,35 +25,22 @@ import (
 	"time"
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
-	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/config"
-	"songcommons/hooks"
 )
 
 // MaxConcurrentExports bounds the exports the server streams at once: each
 // one reads the whole dataset. One client address holds at most one.
 const MaxConcurrentExports = 2
 
-// Register binds the export route to app and, when app is the PocketBase
-// command-line app, adds the export and import commands. cfg decides who
-// may read the dump (SONGCOMMONS_PUBLIC_READ), as for every dataset read.
-func Register(app core.App, cfg config.Config) {
-	bindExportRoute(app, cfg)
-	if pb, ok := app.(*pocketbase.PocketBase); ok {
-		pb.RootCmd.AddCommand(NewExportCmd(app), NewImportCmd(app))
-	}
-}
+// ExportBusyMessage answers an export refused because others are running.
+const ExportBusyMessage = "Exports of the whole dataset are running already: try again in a minute."
 
-func bindExportRoute(app core.App, cfg config.Config) {
-	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
-		se.Router.GET("/api/songcommons/export", func(e *core.RequestEvent) error {
-			return exportHandler(e, cfg)
-		}).BindFunc(hooks.ReadGuard(cfg)).Bind(hooks.ExportGuard(MaxConcurrentExports,
-			"Exports of the whole dataset are running already: try again in a minute."))
-		return se.Next()
-	})
+// ExportHandler is the handler of GET /api/songcommons/export (see
+// exportHandler).
+func ExportHandler(cfg config.Config) func(e *core.RequestEvent) error {
+	return func(e *core.RequestEvent) error { return exportHandler(e, cfg) }
 }
 
 // exportHandler streams the dump: ?format=jsonl (default) or csv. The

@@ -23,11 +23,11 @@ import (
 // receipt tag leaves the server.
 const receiptSecret = "dataset-test-receipt-secret-0123456789"
 
-// newTestApp is a fresh app (internal/testsupport) with the dataset
-// route registered, cleaned up when the test ends.
+// newTestApp is a fresh app (internal/testsupport), cleaned up when the
+// test ends.
 func newTestApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	t.Helper()
-	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, Bind: dataset.Register})
+	app := testsupport.NewApp(t, edits...)
 	t.Cleanup(app.Cleanup)
 	return app
 }

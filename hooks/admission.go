@@ -77,13 +77,6 @@ func (a *admission) guard() *hook.Handler[*core.RequestEvent] {
 	}
 }
 
-// ExportGuard bounds the dataset exports streamed at once: size in all,
-// one per client address, refused at once with 429 and message when none
-// is free (an export holds its slot for minutes).
-func ExportGuard(size int, message string) *hook.Handler[*core.RequestEvent] {
-	return newAdmission("songcommonsExportAdmission", size, 1, 0, message, "").guard()
-}
-
 // admit runs next in a slot, answering 429 with Retry-After (the reason,
 // the slot count, the wait and a.tail) when none comes free in time.
 func (a *admission) admit(e *core.RequestEvent, next func() error) error {

@@ -117,6 +117,22 @@ var (
 		description: "Tempo histogram, key and scale counts, leading moods (computed at most once a minute).",
 		result:      typeOf[Stats](),
 	}
+	exportDoc = apiDoc{
+		summary: "Download the dataset",
+		description: "The whole dataset as a dump: one JSON line per contributed row, in the shape of a /contribute song " +
+			"(or, with format=csv, the score rows as CSV), ordered by song, without ids or receipts. " +
+			"Gzip-encoded when the client accepts it; two exports at a time, one per client address.",
+		params: []param{
+			{name: "format", description: "jsonl (default) or csv", schema: str("")},
+			{name: "gzip", description: "true: a .gz file instead of a gzip-encoded answer", schema: str("")},
+		},
+		download: true,
+		files: map[string]string{
+			"application/x-ndjson": "a line per contributed row (format=jsonl)",
+			"text/csv":             "the score rows with a header row (format=csv)",
+			"application/gzip":     "the dump as a .gz file (gzip=true)",
+		},
+	}
 	openAPIDoc = apiDoc{
 		summary: "This document",
 		result:  schema{"type": "object", "description": "the OpenAPI 3.1 document of these routes"},

@@ -37,10 +37,11 @@ type apiDoc struct {
 	summary     string
 	description string
 	params      []param
-	request     schema // the JSON request body (nil: none)
-	status      int    // the success status (0: 200)
-	result      schema // the success answer (nil: no body)
-	download    bool   // the success answer is a JSON file download
+	request     schema            // the JSON request body (nil: none)
+	status      int               // the success status (0: 200)
+	result      schema            // the success answer (nil: no body)
+	download    bool              // the success answer is a file to save
+	files       map[string]string // the success answer is a file of these media types (not JSON), each described
 	errors      map[int]string
 }
 
@@ -262,6 +263,13 @@ func openAPIDocument(routes []route) map[string]any {
 		ok := map[string]any{"description": http.StatusText(status)}
 		if r.doc.result != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": resolve(c, r.doc.result)}}
+		}
+		if r.doc.files != nil {
+			content := map[string]any{}
+			for media, what := range r.doc.files {
+				content[media] = map[string]any{"schema": str(what)}
+			}
+			ok["content"] = content
 		}
 		if r.doc.download {
 			ok["headers"] = map[string]any{"Content-Disposition": map[string]any{

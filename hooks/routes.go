@@ -7,6 +7,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/hook"
 
 	"songcommons/config"
+	"songcommons/dataset"
 	"songcommons/storage"
 )
 
@@ -93,6 +94,8 @@ func (s *service) serviceRoutes() []route {
 			doc: statusDoc},
 		{method: http.MethodGet, path: "/stats", handler: statsHandler(),
 			who: reader, doc: statsDoc},
+		{method: http.MethodGet, path: "/export", handler: dataset.ExportHandler(s.cfg),
+			who: reader, gate: s.gates.exports, doc: exportDoc},
 		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPIHandler,
 			doc: openAPIDoc},
 	}
@@ -149,10 +152,11 @@ func (s *service) guards(r route) []*hook.Handler[*core.RequestEvent] {
 }
 
 // gates are the admissions of the heavy requests: uploads (everything
-// that ends at SQLite's writer with a large body) and reads (lookups and
-// similarity searches, CPU-bound).
+// that ends at SQLite's writer with a large body), reads (lookups and
+// similarity searches, CPU-bound) and exports (each reads the whole
+// dataset, for minutes: refused at once when none is free).
 type gates struct {
-	uploads, reads *admission
+	uploads, reads, exports *admission
 }
 
 func newGates(cfg config.Config) gates {
@@ -161,6 +165,7 @@ func newGates(cfg config.Config) gates {
 			BusyMessage, "Nothing of this request was stored."),
 		reads: newAdmission("songcommonsReadAdmission", cfg.MaxConcurrentReads, cfg.SlotsPerClient, cfg.ReadWait,
 			ReadBusyMessage, "Nothing was changed."),
+		exports: newAdmission("songcommonsExportAdmission", dataset.MaxConcurrentExports, 1, 0, dataset.ExportBusyMessage, ""),
 	}
 }
 
@@ -297,6 +302,3 @@ func requireUser(e *core.RequestEvent) error {
 	}
 	return e.Next()
 }
-
-// ReadGuard is readGuard for a route registered outside the table.
-func ReadGuard(cfg config.Config) func(e *core.RequestEvent) error { return readGuard(cfg) }

@@ -42,8 +42,6 @@ type Options struct {
 	Config []func(*config.Config)
 	// UI is the web UI to serve (pb_public), when the test needs it.
 	UI fs.FS
-	// Bind binds more to the app, after the songcommons hooks.
-	Bind func(app core.App, cfg config.Config)
 	// NoAccounts leaves out the seeded contributors and superuser.
 	NoAccounts bool
 }
@@ -70,9 +68,6 @@ func NewAppWith(t testing.TB, o Options) *tests.TestApp {
 		e(&cfg)
 	}
 	hooks.Register(app, cfg, o.UI)
-	if o.Bind != nil {
-		o.Bind(app, cfg)
-	}
 	if !o.NoAccounts {
 		seedUsers(t, app)
 	}
