@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,14 +22,7 @@ import (
 
 // TestMain lets the test binary act as the server in a child process
 // (the crash and shutdown tests kill it), without building another binary.
-func TestMain(m *testing.M) {
-	if args := os.Getenv("SONGCOMMONS_TEST_SERVER_ARGS"); args != "" {
-		os.Args = append([]string{"songcommons"}, strings.Fields(args)...)
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testsupport.MainOrChild(m, "SONGCOMMONS_TEST_SERVER_ARGS", main) }
 
 type child struct {
 	cmd  *exec.Cmd
@@ -45,6 +37,21 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// contributorDataDir is a data dir, closed, holding a contributor with
+// consent, whose token it returns; the test is skipped with -short (it
+// starts server processes).
+func contributorDataDir(t *testing.T) (dir, token string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	dir = t.TempDir()
+	app := testsupport.OpenDataDir(t, dir)
+	token = testsupport.NewContributor(t, app)
+	app.ResetBootstrapState()
+	return dir, token
 }
 
 // startServer runs `songcommons serve` on the data dir, on 127.0.0.1.
@@ -83,21 +90,8 @@ func upload(url, token string, tag string, n int) (int, []string, error) {
 		songs[i] = map[string]any{"artist": "Crash " + tag, "title": fmt.Sprintf("%s song %d", tag, i), "tempo": 120,
 			"key": "A", "scale": "minor", "embeddings": map[string]any{"musicnn": testsupport.Vector(200, float64(i+len(tag)*31))}}
 	}
-	b, _ := json.Marshal(map[string]any{"songs": songs})
-	req, _ := http.NewRequest(http.MethodPost, url+"/api/songcommons/contribute", bytes.NewReader(b))
-	req.Header.Set("Authorization", token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	var out struct {
-		Score     []string `json:"score"`
-		Embedding []string `json:"embedding"`
-	}
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, append(out.Score, out.Embedding...), nil
+	code, score, embedding, err := testsupport.Contribute(url, token, songs)
+	return code, append(score, embedding...), err
 }
 
 // TestCrashSafety kills the server with SIGKILL in the middle of a stream of
@@ -105,14 +99,7 @@ func upload(url, token string, tag string, n int) (int, []string, error) {
 // and complete, that no upload is half-stored, and that the similarity index
 // agrees with the database.
 func TestCrashSafety(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts server processes")
-	}
-	dir := t.TempDir()
-	app := testsupport.OpenDataDir(t, dir)
-	token := testsupport.NewContributor(t, app)
-	app.ResetBootstrapState()
-
+	dir, token := contributorDataDir(t)
 	srv, _ := startServer(t, dir)
 	var mu sync.Mutex
 	acked := map[string][]string{} // request tag → ids
@@ -207,13 +194,7 @@ func TestCrashSafety(t *testing.T) {
 // TestGracefulShutdown: SIGTERM lets an in-flight upload finish, even one
 // that takes longer than PocketBase's own 1 s shutdown grace.
 func TestGracefulShutdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts server processes")
-	}
-	dir := t.TempDir()
-	app := testsupport.OpenDataDir(t, dir)
-	token := testsupport.NewContributor(t, app)
-	app.ResetBootstrapState()
+	dir, token := contributorDataDir(t)
 	srv, _ := startServer(t, dir)
 
 	body := fmt.Sprintf(`{"songs":[{"artist":"Graceful","title":"Shutdown","tempo":100,"key":"C","scale":"major","embeddings":{"musicnn":%s}}]}`, mustJSON(testsupport.Vector(200, 1)))

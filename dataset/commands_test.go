@@ -68,7 +68,7 @@ func TestCommandsExportImport(t *testing.T) {
 	if _, err := os.Stat(file + ".partial"); !os.IsNotExist(err) {
 		t.Error("the .partial file should be gone")
 	}
-	nScore, nEmb := countRows(t, src, "score"), countRows(t, src, "embedding")
+	nScore, nEmb := testsupport.CountRows(t, src, "score"), testsupport.CountRows(t, src, "embedding")
 	if !strings.Contains(stderr, fmt.Sprintf("exported %d score rows and %d embedding rows to %s", nScore, nEmb, file)) {
 		t.Errorf("export summary:\n%s", stderr)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"songcommons/contribute"
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 	"songcommons/songdata"
 )
 
@@ -87,7 +88,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	csvA := dump(t, a, dataset.CSV)
 	checkNeutralised(t, csvA)
 
-	srv := serve(t, a)
+	srv := testsupport.Serve(t, a)
 	res, err := http.Get(srv.URL + "/api/songcommons/export?format=csv")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +115,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	if jA, jB := dump(t, a, dataset.JSONL), dump(t, b, dataset.JSONL); !bytes.Equal(jA, jB) {
 		t.Errorf("the CSV import changed the rows:\nA:\n%s\nB:\n%s", jA, jB)
 	}
-	titles := column(t, b, "score", "title")
+	titles := testsupport.Column(t, b, "score", "title")
 	for _, want := range []string{`=HYPERLINK("http://evil.example","x")`, "'=already quoted", "Voices Carry"} {
 		found := false
 		for _, got := range titles {

@@ -32,15 +32,6 @@ func newTestApp(t testing.TB, edits ...func(*config.Config)) *tests.TestApp {
 	return app
 }
 
-// The shared test support, under the names these tests use.
-var (
-	serve     = testsupport.Serve
-	userToken = testsupport.NewContributor
-	countRows = testsupport.CountRows
-	column    = testsupport.Column
-	vector    = testsupport.VariedVector
-)
-
 // tableRows lists a table's rows without the columns that differ between
 // two copies of the same data (ids, receipts).
 func tableRows(t testing.TB, app core.App, table string) []string {
@@ -73,8 +64,8 @@ func seed(t testing.TB, app core.App) {
 	}{
 		{"score", map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": 122.9, "key": "f#", "scale": "MINOR",
 			"mood_vector": "house:0.71, electronic:0.55", "energy": 0.61, "analyzer": "dashboard"}},
-		{"embedding", map[string]any{"artist": "Daft Punk", "title": "One More Time", "embedding": jsonVector(vector(200, 7)), "model": ""}},
-		{"embedding", map[string]any{"artist": "Only Vectors", "title": "Clap Song", "model": "clap", "embedding": vector(512, 8)}},
+		{"embedding", map[string]any{"artist": "Daft Punk", "title": "One More Time", "embedding": jsonVector(testsupport.VariedVector(200, 7)), "model": ""}},
+		{"embedding", map[string]any{"artist": "Only Vectors", "title": "Clap Song", "model": "clap", "embedding": testsupport.VariedVector(512, 8)}},
 	} {
 		col, err := app.FindCollectionByNameOrId(rec.col)
 		if err != nil {
@@ -98,33 +89,33 @@ func seedSongs() []map[string]any {
 		{"artist": "Daft Punk", "title": "One More Time", "tempo": 123.0, "key": "F#", "scale": "minor",
 			"mood_vector": "house:0.7,electronic:0.5", "energy": 0.6, "other_features": "danceable:0.93,happy:0.4",
 			"album": "Discovery", "duration": 320.4, "mbid": "5B11F4CE-A62D-471E-81FC-A69A8278C7DA", "isrc": "gb-dup-00-00001",
-			"analyzer": "audiomuse-ai/0.7", "embeddings": map[string]any{"musicnn": vector(200, 1), "clap": vector(512, 2)}},
+			"analyzer": "audiomuse-ai/0.7", "embeddings": map[string]any{"musicnn": testsupport.VariedVector(200, 1), "clap": testsupport.VariedVector(512, 2)}},
 		{"artist": "daft punk", "title": "One more time!", "tempo": 61.5, "key": "Gb", "scale": "Minor",
-			"mood_vector": "house:0.6", "embeddings": map[string]any{"musicnn": vector(200, 3)}},
+			"mood_vector": "house:0.6", "embeddings": map[string]any{"musicnn": testsupport.VariedVector(200, 3)}},
 		{"artist": `Say "Hi", \ Bye`, "title": "Commas, \"quotes\" and <tags> & more", "tempo": 99.99, "key": "Db", "scale": "major",
 			"album": "A, B \"C\"", "energy": nil, "other_features": "", "duration": 0.5},
 		{"artist": "Beyoncé feat. JAY-Z", "title": "Crazy in Love 🎵", "tempo": 99.0, "key": "D", "scale": "minor",
 			"mood_vector": "rnb:0.0000001,pop:1", "energy": 1000.0},
 		{"artist": "Line\u2028Separator", "title": "Para\u2029graph", "tempo": 0.001, "key": "B", "scale": "major"},
-		{"artist": "Strings", "title": "Legacy vector", "embeddings": map[string]any{"musicnn": jsonVector(vector(200, 4))}},
+		{"artist": "Strings", "title": "Legacy vector", "embeddings": map[string]any{"musicnn": jsonVector(testsupport.VariedVector(200, 4))}},
 		{"artist": "Extremes", "title": "Floats", "tempo": 400.0, "key": "Cb", "scale": "major",
 			"embeddings": map[string]any{"musicnn": extremeVector()}},
 	}
 	// the same contribution twice: a dump keeps both
 	twice := map[string]any{"artist": "Twice", "title": "Same", "tempo": 128.0, "key": "A", "scale": "minor",
-		"embeddings": map[string]any{"musicnn": vector(200, 5)}}
+		"embeddings": map[string]any{"musicnn": testsupport.VariedVector(200, 5)}}
 	songs = append(songs, twice, twice)
 	for i := range 20 {
 		songs = append(songs, map[string]any{"artist": fmt.Sprintf("Artist %02d", i%6), "title": fmt.Sprintf("Song %02d", i),
 			"tempo": 80.0 + float64(i)*3.7, "key": []string{"C", "D#", "G", "A#"}[i%4], "scale": []string{"major", "minor"}[i%2],
 			"mood_vector": fmt.Sprintf("rock:%g,pop:%g", float64(i%10)/10, float64(i%7)/7), "energy": float64(i) / 20,
-			"embeddings": map[string]any{"musicnn": vector(200, float64(10+i))}})
+			"embeddings": map[string]any{"musicnn": testsupport.VariedVector(200, float64(10+i))}})
 	}
 	return songs
 }
 
 func extremeVector() []float64 {
-	v := vector(200, 99)
+	v := testsupport.VariedVector(200, 99)
 	v[0], v[1], v[2], v[3] = math.MaxFloat32, -math.SmallestNonzeroFloat32, 1e-38, 3.4e38
 	v[4], v[5] = 0, 1.0/3
 	return v

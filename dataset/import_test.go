@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 )
 
 func goodLine(i int) string {
 	return fmt.Sprintf(`{"artist":"Good %d","title":"Line","tempo":%d,"key":"A","scale":"minor","embeddings":{"musicnn":%s}}`,
-		i, 100+i, vec32JSON(vector(200, float64(i))))
+		i, 100+i, vec32JSON(testsupport.VariedVector(200, float64(i))))
 }
 
 // A batch with bad lines keeps its good lines; every bad line goes to the
@@ -61,13 +62,13 @@ func TestImportRejectsBadLinesOnly(t *testing.T) {
 	if len(sum.Reasons) != len(wantReasons) {
 		t.Errorf("reasons %v, want %v", sum.Reasons, wantReasons)
 	}
-	if n := countRows(t, app, "score"); n != 5 {
+	if n := testsupport.CountRows(t, app, "score"); n != 5 {
 		t.Errorf("%d score rows stored, want 5", n)
 	}
-	if n := countRows(t, app, "embedding"); n != 4 {
+	if n := testsupport.CountRows(t, app, "embedding"); n != 4 {
 		t.Errorf("%d embedding rows stored, want 4", n)
 	}
-	if n := countRows(t, app, "songs"); n != 5 {
+	if n := testsupport.CountRows(t, app, "songs"); n != 5 {
 		t.Errorf("%d songs, want 5", n)
 	}
 
@@ -155,7 +156,7 @@ func TestImportContributeShapedLines(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	line := fmt.Sprintf(`{"artist":"Both","title":"Kinds","tempo":120,"key":"C","scale":"major","embeddings":{"musicnn":%s,"clap":%s}}`,
-		vec32JSON(vector(200, 1)), vec32JSON(vector(512, 2)))
+		vec32JSON(testsupport.VariedVector(200, 1)), vec32JSON(testsupport.VariedVector(512, 2)))
 	sum, err := dataset.Import(context.Background(), app, strings.NewReader(line+"\n"), dataset.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"songcommons/contribute"
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 	"songcommons/songdata"
 )
 
@@ -31,10 +32,10 @@ func TestRoundTripIsExact(t *testing.T) {
 	if sum.Read != lines || sum.Imported != lines || sum.Rejected != 0 {
 		t.Fatalf("summary %+v, want %d lines read and imported, none rejected", sum, lines)
 	}
-	if want := int64(countRows(t, a, "score")); sum.Score != want {
+	if want := int64(testsupport.CountRows(t, a, "score")); sum.Score != want {
 		t.Errorf("imported %d score rows, want %d", sum.Score, want)
 	}
-	if want := int64(countRows(t, a, "embedding")); sum.Embedding != want {
+	if want := int64(testsupport.CountRows(t, a, "embedding")); sum.Embedding != want {
 		t.Errorf("imported %d embedding rows, want %d", sum.Embedding, want)
 	}
 
@@ -112,7 +113,7 @@ func TestDumpLinesAreContributions(t *testing.T) {
 		}
 		keys = append(keys, key)
 	}
-	if want := countRows(t, app, "score") + countRows(t, app, "embedding"); n != want {
+	if want := testsupport.CountRows(t, app, "score") + testsupport.CountRows(t, app, "embedding"); n != want {
 		t.Errorf("dump has %d lines, want one per row (%d)", n, want)
 	}
 	if !slices.IsSorted(keys) {
@@ -134,7 +135,7 @@ func TestDumpHoldsNoIdsOrReceipts(t *testing.T) {
 		}
 		for _, table := range []string{"score", "embedding"} {
 			for _, col := range []string{"id", "receipt", "rowid"} {
-				for _, v := range column(t, app, table, col) {
+				for _, v := range testsupport.Column(t, app, table, col) {
 					if strings.Contains(d, v) {
 						t.Fatalf("%s dump contains the %s.%s value %q", f, table, col, v)
 					}
@@ -142,7 +143,7 @@ func TestDumpHoldsNoIdsOrReceipts(t *testing.T) {
 			}
 		}
 	}
-	if len(column(t, app, "score", "receipt")) == 0 {
+	if len(testsupport.Column(t, app, "score", "receipt")) == 0 {
 		t.Fatal("the seed should have stored receipt tags (else this test proves nothing)")
 	}
 }
@@ -165,8 +166,8 @@ func TestDumpOrderIgnoresInsertion(t *testing.T) {
 		}
 	}
 	// the records of seed() (the same values, through the bulk path)
-	extra := `{"artist":"Only Vectors","title":"Clap Song","embeddings":{"clap":` + string(vec32JSON(vector(512, 8))) + `}}
-{"artist":"Daft Punk","title":"One More Time","embeddings":{"musicnn":` + string(vec32JSON(vector(200, 7))) + `}}
+	extra := `{"artist":"Only Vectors","title":"Clap Song","embeddings":{"clap":` + string(vec32JSON(testsupport.VariedVector(512, 8))) + `}}
+{"artist":"Daft Punk","title":"One More Time","embeddings":{"musicnn":` + string(vec32JSON(testsupport.VariedVector(200, 7))) + `}}
 {"artist":"Daft Punk","title":"One More Time","tempo":122.9,"key":"F#","scale":"minor","mood_vector":"house:0.71,electronic:0.55","energy":0.61,"analyzer":"dashboard"}
 `
 	if _, err := dataset.Import(context.Background(), b, strings.NewReader(extra), dataset.ImportOptions{}); err != nil {

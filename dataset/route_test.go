@@ -14,6 +14,7 @@ import (
 
 	"songcommons/config"
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 )
 
 func seededFactory(edits ...func(*config.Config)) func(t testing.TB) *tests.TestApp {
@@ -48,7 +49,7 @@ func TestExportRoute(t *testing.T) {
 				}
 				for _, table := range []string{"score", "embedding"} {
 					for _, col := range []string{"id", "receipt"} {
-						for _, v := range column(t, app, table, col) {
+						for _, v := range testsupport.Column(t, app, table, col) {
 							if bytes.Contains(body, []byte(v)) {
 								t.Fatalf("the dump holds the %s.%s value %q", table, col, v)
 							}
@@ -74,7 +75,7 @@ func TestExportRoute(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := countRows(t, app, "score") + 1; len(recs) != want {
+				if want := testsupport.CountRows(t, app, "score") + 1; len(recs) != want {
 					t.Errorf("%d CSV records, want %d (header + one per score row)", len(recs), want)
 				}
 				for i, r := range recs {
@@ -128,9 +129,9 @@ func TestExportRoute(t *testing.T) {
 func TestExportRouteOverHTTP(t *testing.T) {
 	t.Parallel()
 	app := seededApp(t, private)
-	srv := serve(t, app)
+	srv := testsupport.Serve(t, app)
 	want := dump(t, app, dataset.JSONL)
-	tok := userToken(t, app)
+	tok := testsupport.NewContributor(t, app)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	get := func(path, token, acceptEncoding string) *http.Response {
 		t.Helper()

@@ -20,6 +20,7 @@ import (
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/dataset"
+	"songcommons/internal/testsupport"
 	"songcommons/songdata"
 )
 
@@ -31,7 +32,7 @@ func seedMany(t testing.TB, app core.App, n int) {
 		var songs []map[string]any
 		for i := lo; i < min(lo+500, n); i++ {
 			songs = append(songs, map[string]any{"artist": fmt.Sprintf("Bulk %04d", i), "title": "Song",
-				"tempo": 120.0, "key": "A", "scale": "minor", "embeddings": map[string]any{"clap": vector(512, float64(i))}})
+				"tempo": 120.0, "key": "A", "scale": "minor", "embeddings": map[string]any{"clap": testsupport.VariedVector(512, float64(i))}})
 		}
 		cs, errs := songdata.CheckSongs(songs, "songs.")
 		if errs != nil {
@@ -102,7 +103,7 @@ func TestExportStalledClient(t *testing.T) {
 		c.RateLimits = false // the test polls
 	})
 	seedMany(t, app, 2000)
-	srv := serve(t, app)
+	srv := testsupport.Serve(t, app)
 	want := dump(t, app, dataset.JSONL)
 	addr := strings.TrimPrefix(srv.URL, "http://")
 

@@ -2,10 +2,8 @@ package hooks_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -27,18 +25,14 @@ import (
 
 	"songcommons/config"
 	"songcommons/hooks"
+	"songcommons/internal/testsupport"
 	"songcommons/storage"
 )
 
 // TestMain lets the test binary act as a songcommons server in a child
 // process (TestCompactionRestartsTheServer), wired as main.go wires it.
 func TestMain(m *testing.M) {
-	if args := os.Getenv("SONGCOMMONS_COMPACTION_CHILD"); args != "" {
-		os.Args = append([]string{"songcommons"}, strings.Fields(args)...)
-		runChildServer()
-		return
-	}
-	os.Exit(m.Run())
+	testsupport.MainOrChild(m, "SONGCOMMONS_COMPACTION_CHILD", runChildServer)
 }
 
 // runChildServer is main.go's start-up (FinishCompaction before the
@@ -639,29 +633,22 @@ func TestCompactionRestartsTheServer(t *testing.T) {
 			for j, s := range songs {
 				s["title"] = fmt.Sprintf("Restart %d-%d", i, j)
 			}
-			b, _ := json.Marshal(map[string]any{"songs": songs})
-			req, _ := http.NewRequest(http.MethodPost, url+"/api/songcommons/contribute", bytes.NewReader(b))
-			req.Header.Set("Authorization", token)
-			req.Header.Set("Content-Type", "application/json")
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
+			code, score, _, err := testsupport.Contribute(url, token, songs)
+			if err != nil && code == 0 {
 				mu.Lock()
 				broken++
 				mu.Unlock()
 				time.Sleep(20 * time.Millisecond)
 				continue
 			}
-			var out struct{ Score, Embedding []string }
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
 			mu.Lock()
-			if res.StatusCode == 200 && json.Unmarshal(body, &out) == nil {
-				acked = append(acked, out.Score...)
+			if code == 200 && err == nil {
+				acked = append(acked, score...)
 			} else {
 				refused++
 			}
 			mu.Unlock()
-			if res.StatusCode != 200 {
+			if code != 200 {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}

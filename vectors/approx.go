@@ -163,15 +163,7 @@ func (ix *Index) searchApprox(qn []float32, k, rerank int, exclude func(string) 
 		return nil, false // nothing to gain over the exact scan
 	}
 
-	if exclude != nil {
-		var emu sync.Mutex
-		f := exclude
-		exclude = func(id string) bool {
-			emu.Lock()
-			defer emu.Unlock()
-			return f(id)
-		}
-	}
+	exclude = serialized(exclude)
 
 	lut, qsum, lscale := buildLUT(qn, sk.stride)
 	// est/lscale + ⟨q, μ⟩ estimates the cosine ⟨q, row⟩.
@@ -199,14 +191,7 @@ func (ix *Index) searchApprox(qn []float32, k, rerank int, exclude func(string) 
 		}()
 	}
 	wg.Wait()
-	all := heaps[0].h
-	for _, h := range heaps[1:] {
-		all = append(all, h.h...)
-	}
-	slices.SortFunc(all, cmpHit)
-	if len(all) > k {
-		all = all[:k]
-	}
+	all := mergeTopK(heaps, k)
 	if len(all) < k {
 		return nil, false // exclude removed too many candidates
 	}

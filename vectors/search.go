@@ -51,15 +51,7 @@ func (ix *Index) Search(q []float32, k int, exclude func(id string) bool) ([]Hit
 	}
 	k = min(k, n)
 
-	if exclude != nil {
-		var emu sync.Mutex
-		f := exclude
-		exclude = func(id string) bool {
-			emu.Lock()
-			defer emu.Unlock()
-			return f(id)
-		}
-	}
+	exclude = serialized(exclude)
 
 	workers := runtime.GOMAXPROCS(0)
 	if n*ix.dim < parallelMinFloats {
@@ -87,7 +79,11 @@ func (ix *Index) Search(q []float32, k int, exclude func(id string) bool) ([]Hit
 		}()
 	}
 	wg.Wait()
+	return mergeTopK(heaps, k), nil
+}
 
+// mergeTopK merges the workers' top-k lists into the best k, best first.
+func mergeTopK(heaps []topK, k int) []Hit {
 	all := heaps[0].h
 	for _, h := range heaps[1:] {
 		all = append(all, h.h...)
@@ -96,7 +92,7 @@ func (ix *Index) Search(q []float32, k int, exclude func(id string) bool) ([]Hit
 	if len(all) > k {
 		all = all[:k]
 	}
-	return all, nil
+	return all
 }
 
 // scan scores rows [lo, hi) against the unit query qn in chunks of
@@ -226,4 +222,18 @@ func (ix *Index) prepareQuery(q []float32, k int) ([]float32, error) {
 		qn[i] = x * inv
 	}
 	return qn, nil
+}
+
+// serialized makes a caller's exclude function safe for the scan's
+// workers, which call it at once: one call at a time (nil stays nil).
+func serialized(exclude func(string) bool) func(string) bool {
+	if exclude == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return exclude(id)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -244,4 +246,17 @@ func ServeWith(t testing.TB, app core.App, wrap func(http.Handler) http.Handler)
 	}
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// MainOrChild is the TestMain of a package whose tests start the test
+// binary itself as a server in a child process (to kill or restart it):
+// when the environment variable env holds a command line, the process is
+// that child and runs it (os.Args set to it); otherwise the tests run.
+func MainOrChild(m *testing.M, env string, run func()) {
+	if args := os.Getenv(env); args != "" {
+		os.Args = append([]string{"songcommons"}, strings.Fields(args)...)
+		run()
+		return
+	}
+	os.Exit(m.Run())
 }

@@ -49,3 +49,31 @@ func JSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Contribute posts songs to base's /api/songcommons/contribute with a
+// token, through a plain HTTP client (the server may be another process,
+// or going down): the status and the ids of the rows stored (score rows,
+// then embedding rows), or the transport's error.
+func Contribute(base, token string, songs []map[string]any) (status int, score, embedding []string, err error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/api/songcommons/contribute", strings.NewReader(JSON(map[string]any{"songs": songs})))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Score     []string `json:"score"`
+		Embedding []string `json:"embedding"`
+	}
+	if res.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			return res.StatusCode, nil, nil, err
+		}
+	}
+	return res.StatusCode, out.Score, out.Embedding, nil
+}
