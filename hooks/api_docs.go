@@ -3,6 +3,7 @@ package hooks
 import (
 	"net/http"
 
+	"songcommons/catalog"
 	"songcommons/contribute"
 )
 
@@ -25,7 +26,7 @@ var (
 			"embeddings", schema{"description": "true (every model), false, or a list of model names",
 				"anyOf": []any{boolean(""), arr(str(""), "")}}),
 		result: obj([]string{"results", "found", "missing"},
-			"results", arr(typeOf[SongAnswer](), "one answer per song asked, in order"),
+			"results", arr(typeOf[catalog.SongAnswer](), "one answer per song asked, in order"),
 			"found", intg("songs found"), "missing", intg("songs not found")),
 	}
 	similarGetDoc = apiDoc{
@@ -53,7 +54,7 @@ var (
 	similarResult = obj([]string{"model", "k", "approx", "results"},
 		"model", str("the model searched"), "k", intg("how many were asked for"),
 		"approx", boolean("whether the search was approximate"),
-		"results", arr(typeOf[SimilarHit](), "the most similar songs, best first"))
+		"results", arr(typeOf[catalog.SimilarHit](), "the most similar songs, best first"))
 
 	contributeDoc = apiDoc{
 		summary: "Contribute songs",
@@ -115,7 +116,7 @@ var (
 	statsDoc = apiDoc{
 		summary:     "Dataset statistics",
 		description: "Tempo histogram, key and scale counts, leading moods (computed at most once a minute).",
-		result:      typeOf[Stats](),
+		result:      typeOf[catalog.Stats](),
 	}
 	exportDoc = apiDoc{
 		summary: "Download the dataset",

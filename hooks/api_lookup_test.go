@@ -10,10 +10,10 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 )
 
-// catalog seeds a small dataset through the app (hooks fire as for API
+// catalogApp seeds a small dataset through the app (hooks fire as for API
 // writes): Daft Punk with three contributions (octave error, one clap
 // vector), an MBID-only-known song and an ISRC-only-known song.
-func catalog(t testing.TB) *tests.TestApp {
+func catalogApp(t testing.TB) *tests.TestApp {
 	app := newTestApp(t)
 	seedCatalog(t, app)
 	return app
@@ -57,7 +57,7 @@ func lookupBody(songs ...map[string]any) *strings.Reader {
 
 func TestLookup(t *testing.T) {
 	t.Parallel()
-	factory := func(t testing.TB) *tests.TestApp { return catalog(t) }
+	factory := func(t testing.TB) *tests.TestApp { return catalogApp(t) }
 	many := make([]map[string]any, 1001)
 	for i := range many {
 		many[i] = map[string]any{"artist": "A", "title": fmt.Sprint(i)}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/pocketbase/pocketbase/tests"
 
+	"songcommons/catalog"
 	"songcommons/config"
-	"songcommons/hooks"
 	"songcommons/similarity"
 )
 
@@ -31,7 +31,7 @@ func unit(v []float64) []float64 {
 
 func TestSimilar(t *testing.T) {
 	t.Parallel()
-	factory := func(t testing.TB) *tests.TestApp { return catalog(t) }
+	factory := func(t testing.TB) *tests.TestApp { return catalogApp(t) }
 	dpKey := url.QueryEscape("daft punk|one more time")
 	scenarios := []tests.ApiScenario{
 		{
@@ -41,7 +41,7 @@ func TestSimilar(t *testing.T) {
 			NotExpectedContent: []string{`"song_key":"daft punk|one more time"`},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 				var out struct {
-					Results []hooks.SimilarHit `json:"results"`
+					Results []catalog.SimilarHit `json:"results"`
 				}
 				_ = json.NewDecoder(res.Body).Decode(&out)
 				if len(out.Results) != 3 {
@@ -139,7 +139,7 @@ func TestSimilar(t *testing.T) {
 // batch → absent, restart → same answers.
 func TestSimilarityWiring(t *testing.T) {
 	t.Parallel()
-	app := catalog(t)
+	app := catalogApp(t)
 	defer app.Cleanup()
 	srv := serve(t, app)
 	alice, admin := tokenFor(t, aliceID), tokenFor(t, superuserID)
@@ -220,7 +220,7 @@ func toF32(v []float64) []float32 {
 func TestSimilarApprox(t *testing.T) {
 	t.Parallel()
 	for _, on := range []bool{false, true} {
-		app := catalog(t)
+		app := catalogApp(t)
 		if on {
 			app.Cleanup()
 			app = newTestApp(t, func(c *config.Config) { c.ApproxSimilar = true })

@@ -153,7 +153,7 @@ func badCases() []badCase {
 // they share one (the row counts are checked after each).
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	app := catalog(t)
+	app := catalogApp(t)
 	defer app.Cleanup()
 	srv := serve(t, app)
 	alice := tokenFor(t, aliceID)

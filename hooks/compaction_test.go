@@ -300,7 +300,7 @@ func TestCompactionKeepsEveryAcknowledgedWrite(t *testing.T) {
 // compaction (snapshot + swap) keeps the data and leaves no WAL.
 func TestDeletedRowsLeaveNoTrace(t *testing.T) {
 	t.Parallel()
-	app := catalog(t)
+	app := catalogApp(t)
 	defer app.Cleanup()
 	srv := serve(t, app)
 

@@ -63,7 +63,7 @@ func TestRateLimits(t *testing.T) {
 // same dataset.
 func TestBackupRestore(t *testing.T) {
 	t.Parallel()
-	app := catalog(t)
+	app := catalogApp(t)
 	defer app.Cleanup()
 	saveLog(t, app, "request", timeNow())
 	// deleted rows leave free pages in the live file; the backup is a
@@ -124,7 +124,7 @@ func TestBackupRestore(t *testing.T) {
 
 func TestModeration(t *testing.T) {
 	t.Parallel()
-	app := catalog(t)
+	app := catalogApp(t)
 	defer app.Cleanup()
 	score, _ := app.FindCollectionByNameOrId("score")
 	for _, k := range []string{"C", "G"} {

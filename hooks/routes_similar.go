@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/catalog"
 	"songcommons/similarity"
 	"songcommons/songdata"
 	"songcommons/vectors"
@@ -19,18 +19,6 @@ import (
 
 // MaxK is the largest number of similar songs one query returns.
 const MaxK = 100
-
-// SimilarHit is one similar song.
-type SimilarHit struct {
-	SongKey       string  `json:"song_key"`
-	Artist        string  `json:"artist"`
-	Title         string  `json:"title"`
-	Score         float64 `json:"score"`
-	Tempo         float64 `json:"tempo,omitempty"`
-	Key           string  `json:"key,omitempty"`
-	Scale         string  `json:"scale,omitempty"`
-	Contributions int     `json:"contributions"`
-}
 
 type similarRequest struct {
 	Approx  bool      `json:"approx"`
@@ -63,28 +51,6 @@ func pickK(e *core.RequestEvent, k int, given bool) (int, error) {
 	return k, nil
 }
 
-// resolveSong turns a song key or a record id (of score, embedding or
-// songs) into a song key.
-func resolveSong(app core.App, ref string) (string, error) {
-	ref = strings.TrimSpace(ref)
-	if strings.Contains(ref, songdata.SongKeySeparator) {
-		var k string
-		err := app.DB().Select("song_key").From("songs").Where(dbx.HashExp{"song_key": ref}).Limit(1).Row(&k)
-		return k, err
-	}
-	for _, tbl := range []string{"songs", "embedding", "score"} {
-		var k string
-		err := app.DB().Select("song_key").From(tbl).Where(dbx.HashExp{"id": ref}).Limit(1).Row(&k)
-		if err == nil {
-			return k, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", err
-		}
-	}
-	return "", sql.ErrNoRows
-}
-
 func similarGetHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		q := e.Request.URL.Query()
@@ -105,7 +71,7 @@ func similarGetHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error
 		if strings.TrimSpace(ref) == "" {
 			return e.BadRequestError("Invalid request data.", fieldErr("song", "validation_required", "song is required: a song_key (\"artist|title\") or a record id"))
 		}
-		key, err := resolveSong(e.App, ref)
+		key, err := catalog.ResolveSong(e.App, ref)
 		if errors.Is(err, sql.ErrNoRows) {
 			return e.BadRequestError("Invalid request data.", fieldErr("song", "validation_unknown_song", "no song with this song_key or record id"))
 		}
@@ -184,21 +150,9 @@ func answerSimilar(e *core.RequestEvent, ix *vectors.Index, model string, v []fl
 	if err != nil {
 		return e.BadRequestError("Invalid request data.", fieldErr("vector", "validation_invalid_embedding", err.Error()))
 	}
-	keys := make([]string, len(hits))
-	for i, h := range hits {
-		keys[i] = h.ID
-	}
-	songs, err := findSongs(e.App, keys)
+	out, err := catalog.SimilarHits(e.App, hits)
 	if err != nil {
 		return e.InternalServerError("Failed to read the similar songs.", err)
-	}
-	out := make([]SimilarHit, 0, len(hits))
-	for _, h := range hits {
-		s := SimilarHit{SongKey: h.ID, Score: math.Round(float64(h.Score)*1e4) / 1e4}
-		if r := songs[h.ID]; r != nil {
-			s.Artist, s.Title, s.Tempo, s.Key, s.Scale, s.Contributions = r.Artist, r.Title, r.Tempo, r.Key, r.Scale, r.Contributions
-		}
-		out = append(out, s)
 	}
 	return e.JSON(http.StatusOK, map[string]any{"model": model, "k": k, "approx": approx, "results": out})
 }

@@ -2,11 +2,10 @@ package hooks
 
 import (
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/catalog"
 	"songcommons/config"
 	"songcommons/similarity"
 	"songcommons/songdata"
@@ -28,20 +27,11 @@ type Status struct {
 	PolicyVersion int              `json:"policyVersion"`
 }
 
-// statusCounts caches the dataset counts for a few seconds: they are scans.
-type statusCounts struct {
-	mu    sync.Mutex
-	at    time.Time
-	songs int64
-	rows  int64
-	emb   map[string]int
-}
-
 // statusHandler answers GET /api/songcommons/status.
 func statusHandler(cfg config.Config, sim *similarity.Indexes) func(e *core.RequestEvent) error {
-	counts := &statusCounts{}
+	counts := &catalog.Counts{}
 	return func(e *core.RequestEvent) error {
-		songs, rows, emb, err := counts.get(e.App)
+		songs, rows, emb, err := counts.Get(e.App)
 		if err != nil {
 			return e.InternalServerError("Failed to count the dataset.", err)
 		}
@@ -63,36 +53,4 @@ func statusHandler(cfg config.Config, sim *similarity.Indexes) func(e *core.Requ
 		}
 		return e.JSON(http.StatusOK, st)
 	}
-}
-
-func (c *statusCounts) get(app core.App) (int64, int64, map[string]int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) < 5*time.Second && c.emb != nil {
-		return c.songs, c.rows, c.emb, nil
-	}
-	var songs, rows int64
-	err := app.DB().NewQuery(`SELECT COUNT(*) FROM songs`).Row(&songs)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	if err := app.DB().NewQuery(`SELECT COUNT(*) FROM score`).Row(&rows); err != nil {
-		return 0, 0, nil, err
-	}
-	emb := map[string]int{}
-	for _, m := range songdata.Models() {
-		emb[m.Name] = 0
-	}
-	var per []struct {
-		Model string `db:"model"`
-		N     int    `db:"n"`
-	}
-	if err := app.DB().NewQuery(`SELECT model, COUNT(*) AS n FROM embedding GROUP BY model`).All(&per); err != nil {
-		return 0, 0, nil, err
-	}
-	for _, p := range per {
-		emb[p.Model] = p.N
-	}
-	c.at, c.songs, c.rows, c.emb = time.Now(), songs, rows, emb
-	return songs, rows, emb, nil
 }

@@ -1,4 +1,4 @@
-package hooks
+package catalog
 
 // IdentifierQuery exposes keysByIdentifier's query to the index test.
 var IdentifierQuery = identifierQuery

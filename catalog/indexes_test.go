@@ -1,4 +1,4 @@
-package hooks_test
+package catalog_test
 
 import (
 	"regexp"
@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"songcommons/catalog"
+	"songcommons/internal/testsupport"
+
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-
-	"songcommons/hooks"
 )
 
 // TestIndexesServeQueries pins the indexes of the contributed and derived
@@ -20,7 +21,7 @@ import (
 // is dropped, and when one of these queries stops finding its index (a
 // full scan at 1M songs).
 func TestIndexesServeQueries(t *testing.T) {
-	app := newTestApp(t)
+	app := testsupport.NewApp(t)
 	defer app.Cleanup()
 	db := app.DB()
 
@@ -78,7 +79,7 @@ func TestIndexesServeQueries(t *testing.T) {
 
 // identifierQuery is the query keysByIdentifier runs for one table.
 func identifierQuery(db dbx.Builder, tbl, column string) *dbx.SelectQuery {
-	return hooks.IdentifierQuery(db, tbl, column, []any{"x", "y"})
+	return catalog.IdentifierQuery(db, tbl, column, []any{"x", "y"})
 }
 
 func explain(t *testing.T, db dbx.Builder, q *dbx.SelectQuery) string {
