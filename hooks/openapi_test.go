@@ -3,16 +3,16 @@ package hooks_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"songcommons/internal/testsupport"
 )
 
 // jsonSchema checks JSON values against the subset of JSON Schema
@@ -229,7 +229,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	defer app.Cleanup()
 	srv := serve(t, app)
 	var doc map[string]any
-	code, body, _ := send2(t, srv, apiCall{method: http.MethodGet, path: "/api/songcommons/openapi.json"})
+	code, body, _ := testsupport.Request(t, srv, http.MethodGet, "/api/songcommons/openapi.json", "", nil)
 	if code != 200 || json.Unmarshal(body, &doc) != nil || doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi.json: %d %.200s", code, body)
 	}
@@ -291,7 +291,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		if c.path == "/api/songcommons/receipts/delete" {
 			c.body = map[string]any{"secret": secret, "rows": receiptRows}
 		}
-		code, body, ctype := send2(t, srv, c)
+		code, body, header := testsupport.Request(t, srv, c.method, c.path, c.token, c.body)
+		ctype := header.Get("Content-Type")
 		name := c.method + " " + c.path
 		if code != c.status {
 			t.Errorf("%s: %d %.300s, want %d", name, code, body, c.status)
@@ -348,31 +349,4 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("%s was not called successfully by this test", pattern)
 		}
 	}
-}
-
-// send2 sends a call and returns the status, the body and its type.
-func send2(t testing.TB, srv *httptest.Server, c apiCall) (int, []byte, string) {
-	t.Helper()
-	var rd io.Reader = http.NoBody
-	if c.body != nil {
-		rd = strings.NewReader(jsonString(c.body))
-	}
-	req, err := http.NewRequest(c.method, srv.URL+c.path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", c.token)
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, b, res.Header.Get("Content-Type")
 }

@@ -19,6 +19,21 @@ func Call(t testing.TB, srv *httptest.Server, method, path, token string, body a
 // CallWithHeader is Call with one more request header (none when hk is "").
 func CallWithHeader(t testing.TB, srv *httptest.Server, method, path, token string, body any, hk, hv string) (int, map[string]any) {
 	t.Helper()
+	var header []string
+	if hk != "" {
+		header = []string{hk, hv}
+	}
+	code, b, _ := Request(t, srv, method, path, token, body, header...)
+	out := map[string]any{}
+	_ = json.Unmarshal(b, &out)
+	return code, out
+}
+
+// Request sends a request (body as JSON, none when nil; an auth token,
+// none when ""; header names and values in pairs) and returns the status,
+// the answer's body and its headers.
+func Request(t testing.TB, srv *httptest.Server, method, path, token string, body any, header ...string) (int, []byte, http.Header) {
+	t.Helper()
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		rd = strings.NewReader(JSON(body))
@@ -28,8 +43,8 @@ func CallWithHeader(t testing.TB, srv *httptest.Server, method, path, token stri
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if hk != "" {
-		req.Header.Set(hk, hv)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if token != "" {
 		req.Header.Set("Authorization", token)
@@ -39,9 +54,11 @@ func CallWithHeader(t testing.TB, srv *httptest.Server, method, path, token stri
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b, res.Header
 }
 
 // JSON is v as JSON.
