@@ -1,11 +1,16 @@
 package fingerprint
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Builder builds an Index from a stream of songs at start-up, faster and
 // in less memory than Adds: the terms go straight into the directory, with
-// no delta and no merge.
+// no delta and no merge. Add and AddSketch may be called from several
+// goroutines (Add computes the sketch before taking the lock).
 type Builder struct {
+	mu    sync.Mutex
 	store Store
 	opt   Options
 	ids   []int64
@@ -45,6 +50,8 @@ func (b *Builder) AddSketch(id int64, sketch []uint32, duration float64) error {
 	if len(sketch) > SketchSize {
 		return fmt.Errorf("fingerprint: sketch of %d terms, at most %d", len(sketch), SketchSize)
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if len(b.ids) >= MaxSongs {
 		return fmt.Errorf("fingerprint: index full (%d songs)", MaxSongs)
 	}
@@ -57,6 +64,8 @@ func (b *Builder) AddSketch(id int64, sketch []uint32, duration float64) error {
 
 // Build returns the index. The Builder must not be used afterwards.
 func (b *Builder) Build() *Index {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	ix := New(b.store, b.opt)
 	n := len(b.ids)
 	ix.ids, ix.durs = b.ids, b.durs
@@ -103,6 +112,6 @@ func (b *Builder) Build() *Index {
 		start = end
 	}
 	ix.base.post = post
-	*b = Builder{}
+	b.ids, b.durs, b.terms, b.ends = nil, nil, nil, nil
 	return ix
 }

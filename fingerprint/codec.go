@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -100,21 +101,23 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 			ErrTruncated, n, len(body), len(body)*8/normalBits)
 	}
 
-	// First pass over the 3-bit values: find where the n-th item ends and
-	// count the exceptions.
+	// The 3-bit values, unpacked 8 from every 3 bytes; then find where
+	// the n-th item ends and count the exceptions.
+	vals := unpack3(make([]byte, 0, (len(body)+2)/3*8), body)
+	vals = vals[:len(body)*8/normalBits] // drop the values made of padding bits only
 	nvals, nexc, zeros := 0, 0, 0
-	for zeros < n {
-		if (nvals+1)*normalBits > len(body)*8 {
-			return algorithm, nil, fmt.Errorf("%w: the normal bits end after %d of %d sub-fingerprints", ErrTruncated, zeros, n)
-		}
-		switch get3(body, nvals) {
+	for ; nvals < len(vals) && zeros < n; nvals++ {
+		switch vals[nvals] {
 		case 0:
 			zeros++
 		case maxNormal:
 			nexc++
 		}
-		nvals++
 	}
+	if zeros < n {
+		return algorithm, nil, fmt.Errorf("%w: the normal bits end after %d of %d sub-fingerprints", ErrTruncated, zeros, n)
+	}
+	vals = vals[:nvals]
 	excStart := (nvals*normalBits + 7) / 8
 	excBytes := (nexc*5 + 7) / 8
 	if have := len(body) - excStart; have < excBytes {
@@ -126,12 +129,13 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	}
 	exc := body[excStart:]
 
-	// Second pass: rebuild the items.
+	// Rebuild the items: each value is the distance to the next set bit of
+	// the item XOR the previous one; 0 ends the item.
 	items = make([]uint32, n)
 	var value uint32
 	bit, item, e := 0, 0, 0
-	for i := range nvals {
-		v := int(get3(body, i))
+	for _, v8 := range vals {
+		v := int(v8)
 		if v == 0 {
 			items[item] = value
 			item++
@@ -151,6 +155,23 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	return algorithm, items, nil
 }
 
+// unpack3 appends the 3-bit values of p (least significant bits first),
+// 8 for every 3 bytes, the last group padded with zero bits.
+func unpack3(dst, p []byte) []byte {
+	for len(p) >= 3 {
+		w := uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16
+		dst = append(dst, byte(w&7), byte(w>>3&7), byte(w>>6&7), byte(w>>9&7),
+			byte(w>>12&7), byte(w>>15&7), byte(w>>18&7), byte(w>>21&7))
+		p = p[3:]
+	}
+	if len(p) > 0 {
+		var q [3]byte
+		copy(q[:], p)
+		dst = unpack3(dst, q[:])
+	}
+	return dst
+}
+
 // DecodeDefault is Decode for fingerprints that are to be matched: it
 // refuses any algorithm but Chromaprint's default (fpcalc -algorithm 2),
 // the only one Compare and Index are tuned for.
@@ -163,17 +184,6 @@ func DecodeDefault(s string) ([]uint32, error) {
 		return nil, fmt.Errorf("%w: header byte %d (fpcalc -algorithm %d), expected %d", ErrAlgorithm, alg, alg+1, DefaultAlgorithm)
 	}
 	return items, nil
-}
-
-// get3 returns the i-th 3-bit value of p (least significant bits first).
-func get3(p []byte, i int) uint32 {
-	bit := i * normalBits
-	b := bit / 8
-	w := uint32(p[b])
-	if b+1 < len(p) {
-		w |= uint32(p[b+1]) << 8
-	}
-	return w >> (bit % 8) & maxNormal
 }
 
 // get5 returns the i-th 5-bit value of p (least significant bits first).
@@ -206,10 +216,9 @@ func EncodeBytes(items []uint32, algorithm int) []byte {
 		d := x ^ prev
 		prev = x
 		last := 0
-		for bit := 1; d != 0; bit, d = bit+1, d>>1 {
-			if d&1 == 0 {
-				continue
-			}
+		for d != 0 {
+			bit := bits.TrailingZeros32(d) + 1 // 1-based position of the next set bit
+			d &= d - 1
 			v := bit - last
 			if v >= maxNormal {
 				normal = append(normal, maxNormal)

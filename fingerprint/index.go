@@ -371,8 +371,10 @@ type candidate struct {
 }
 
 type scratch struct {
-	terms []uint32
-	hits  []uint32
+	d      []uint8
+	terms  []uint32
+	bounds []uint32
+	hits   []uint32
 }
 
 // maxTermSongs is how many songs a term may match before the lookup
@@ -385,18 +387,25 @@ func (ix *Index) candidates(fp []uint32, duration float64) []candidate {
 		sc = &scratch{}
 	}
 	defer ix.pool.Put(sc)
-	sc.terms = queryTerms(sc.terms, fp)
+	sc.terms, sc.d = queryTerms(sc.terms, sc.d, fp)
 	hits := sc.hits[:0]
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	capHits := maxTermSongs(ix.live)
 	base, dead := ix.base, ix.dead
+	// First every term's bucket bounds, then the buckets: the loads of
+	// one pass do not wait for each other, so their cache misses overlap.
+	bounds := sc.bounds[:0]
 	for _, t := range sc.terms {
-		start := len(hits)
 		b := t >> ix.shift
+		bounds = append(bounds, base.dir[b], base.dir[b+1])
+	}
+	sc.bounds = bounds
+	for k, t := range sc.terms {
+		start := len(hits)
 		c := t & checkMask
-		for _, p := range base.post[base.dir[b]:base.dir[b+1]] {
+		for _, p := range base.post[bounds[2*k]:bounds[2*k+1]] {
 			if p&checkMask == c {
 				if s := p >> checkBits; dead[s/64]&(1<<(s%64)) == 0 {
 					hits = append(hits, s)

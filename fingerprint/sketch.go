@@ -84,15 +84,40 @@ func SketchOf(fp []uint32) []uint32 {
 	return out
 }
 
-// queryTerms appends to dst the distinct terms of every non-silent item of
-// fp, sorted.
-func queryTerms(dst []uint32, fp []uint32) []uint32 {
-	dst = dst[:0]
-	for _, x := range fp {
+// queryShare is the share of a query's items whose terms a lookup takes:
+// the stillest ones. A song's sketch holds the stillest item of each of its
+// windows, so its copy in the query is among the query's stillest too.
+const queryShare = 0.4
+
+// queryTerms appends to dst the distinct terms of the stillest
+// queryShare of fp's non-silent items (by the same measure as SketchOf),
+// sorted. d is scratch space.
+func queryTerms(dst []uint32, d []uint8, fp []uint32) ([]uint32, []uint8) {
+	dst, d = dst[:0], d[:0]
+	var hist [66]int
+	for i, x := range fp {
+		v := 64 // silent: never taken
 		if x != SilenceItem {
+			v = 32
+			if i > 0 && i+1 < len(fp) {
+				v = bits.OnesCount32((x^fp[i-1])&termMask) + bits.OnesCount32((x^fp[i+1])&termMask)
+			}
+		}
+		d = append(d, uint8(v))
+		hist[v]++
+	}
+	want := int(queryShare*float64(len(fp))) + 1
+	limit, n := 0, 0
+	for limit = 0; limit < 64; limit++ {
+		if n += hist[limit]; n >= want {
+			break
+		}
+	}
+	for i, x := range fp {
+		if int(d[i]) <= limit {
 			dst = append(dst, term(x))
 		}
 	}
 	slices.Sort(dst)
-	return slices.Compact(dst)
+	return slices.Compact(dst), d
 }

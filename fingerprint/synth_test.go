@@ -12,7 +12,7 @@ func synthFP(rng *rand.Rand, n int) []uint32 {
 	x := rng.Uint32()
 	for i := range fp {
 		fp[i] = x
-		x ^= flips(rng, 1.0/8)
+		x ^= rng.Uint32() & rng.Uint32() & rng.Uint32() // each bit set with probability 1/8
 	}
 	return fp
 }
@@ -37,3 +37,5 @@ func noisy(rng *rand.Rand, fp []uint32, ber float64, trim int) []uint32 {
 	}
 	return out
 }
+
+func newRng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
