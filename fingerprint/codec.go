@@ -44,9 +44,8 @@ const (
 const MaxItems = 1<<24 - 1
 
 const (
-	normalBits   = 3
-	maxNormal    = 1<<normalBits - 1 // a 3-bit value of 7 is continued by a 5-bit exception
-	exceptionMax = 1<<5 - 1
+	normalBits = 3
+	maxNormal  = 1<<normalBits - 1 // a 3-bit value of 7 is continued by a 5-bit exception
 )
 
 // Decode decodes a fingerprint in Chromaprint's compressed form, as fpcalc
@@ -107,12 +106,9 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	vals = vals[:len(body)*8/normalBits] // drop the values made of padding bits only
 	nvals, nexc, zeros := 0, 0, 0
 	for ; nvals < len(vals) && zeros < n; nvals++ {
-		switch vals[nvals] {
-		case 0:
-			zeros++
-		case maxNormal:
-			nexc++
-		}
+		v := vals[nvals]
+		zeros += int(isZero[v])
+		nexc += int(isMax[v])
 	}
 	if zeros < n {
 		return algorithm, nil, fmt.Errorf("%w: the normal bits end after %d of %d sub-fingerprints", ErrTruncated, zeros, n)
@@ -127,10 +123,11 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	if extra := len(body) - excStart - excBytes; extra > 0 {
 		return algorithm, nil, fmt.Errorf("%w: %d unexpected bytes after the end of the fingerprint", ErrCorrupt, extra)
 	}
-	exc := body[excStart:]
+	exc := unpack5(make([]byte, 0, (excBytes+4)/5*8), body[excStart:])
 
 	// Rebuild the items: each value is the distance to the next set bit of
-	// the item XOR the previous one; 0 ends the item.
+	// the item XOR the previous one (7 adds the next exception); 0 ends the
+	// item.
 	items = make([]uint32, n)
 	var value uint32
 	bit, item, e := 0, 0, 0
@@ -143,7 +140,7 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 			continue
 		}
 		if v == maxNormal {
-			v += int(get5(exc, e))
+			v += int(exc[e])
 			e++
 		}
 		bit += v
@@ -154,6 +151,11 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	}
 	return algorithm, items, nil
 }
+
+var (
+	isZero = [8]uint8{0: 1}
+	isMax  = [8]uint8{maxNormal: 1}
+)
 
 // unpack3 appends the 3-bit values of p (least significant bits first),
 // 8 for every 3 bytes, the last group padded with zero bits.
@@ -186,15 +188,21 @@ func DecodeDefault(s string) ([]uint32, error) {
 	return items, nil
 }
 
-// get5 returns the i-th 5-bit value of p (least significant bits first).
-func get5(p []byte, i int) uint32 {
-	bit := i * 5
-	b := bit / 8
-	w := uint32(p[b])
-	if b+1 < len(p) {
-		w |= uint32(p[b+1]) << 8
+// unpack5 appends the 5-bit values of p (least significant bits first),
+// 8 for every 5 bytes, the last group padded with zero bits.
+func unpack5(dst, p []byte) []byte {
+	for len(p) >= 5 {
+		w := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 | uint64(p[4])<<32
+		dst = append(dst, byte(w&31), byte(w>>5&31), byte(w>>10&31), byte(w>>15&31),
+			byte(w>>20&31), byte(w>>25&31), byte(w>>30&31), byte(w>>35&31))
+		p = p[5:]
 	}
-	return w >> (bit % 8) & exceptionMax
+	if len(p) > 0 {
+		var q [5]byte
+		copy(q[:], p)
+		dst = unpack5(dst, q[:])
+	}
+	return dst
 }
 
 // Encode compresses items the way Chromaprint does (fpcalc's output form):
