@@ -16,7 +16,8 @@ import (
 
 // Re-measure with (see BENCHMARKS.md in this directory):
 //
-//	go test ./fingerprint -run '^$' -bench . -benchtime 5x -count 5 -timeout 60m
+//	go test ./fingerprint -run '^$' -bench 'Lookup1000|Build|Add' -benchtime 3x -count 5 -timeout 60m
+//	go test ./fingerprint -run '^$' -bench 'Decode|Sketch|Compare|CorpusRecall' -count 5
 //
 // The 1M synthetic songs are generated once per process (outside all
 // timers, ~1 min on 2 cores), stored compressed in memory (compStore: test
@@ -266,7 +267,7 @@ func BenchmarkBuild(b *testing.B) {
 
 // BenchmarkBuildFromFingerprints times a start-up from full fingerprints:
 // GOMAXPROCS goroutines decode the 1M compressed fingerprints of compStore
-// and Add them to one Builder.
+// (a Decoder each) and Add them to one Builder.
 func BenchmarkBuildFromFingerprints(b *testing.B) {
 	s := benchData()
 	b.Run(fmt.Sprintf("n=%d", len(s.sketches)), func(b *testing.B) {
@@ -279,8 +280,9 @@ func BenchmarkBuildFromFingerprints(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					var dec Decoder
 					for i := w; i < n; i += workers {
-						_, fp, err := DecodeBytes(s.store.data[s.store.off[i]:s.store.off[i+1]])
+						_, fp, err := dec.DecodeBytes(s.store.data[s.store.off[i]:s.store.off[i+1]])
 						if err != nil {
 							panic(err)
 						}
@@ -365,4 +367,44 @@ func BenchmarkCorpusRecall(b *testing.B) {
 	}
 	b.ReportMetric(float64(found)/float64(pairs), "recall")
 	b.ReportMetric(float64(pairs), "pairs")
+}
+
+var addNext struct {
+	sync.Mutex
+	id int64
+}
+
+// BenchmarkAdd times Index.AddSketch of new songs into the 1M-song index,
+// background merges included: one op is 16,384 adds, more than the 1/64 of
+// the songs that start a merge, and waits for the merge under way at its
+// end.
+func BenchmarkAdd(b *testing.B) {
+	s := benchData()
+	ix := sharedIndex(s)
+	b.Run(fmt.Sprintf("n=%d", len(s.sketches)), func(b *testing.B) {
+		const perOp = 16384
+		rng := rand.New(rand.NewPCG(14, 15))
+		sks := make([][]uint32, 4096)
+		for i := range sks {
+			sks[i] = SketchOf(synthFP(rng, 950))
+		}
+		addNext.Lock()
+		defer addNext.Unlock()
+		if addNext.id == 0 {
+			addNext.id = int64(len(s.sketches))
+		}
+		cpu0 := cpuTime()
+		for b.Loop() {
+			for i := range perOp {
+				if err := ix.AddSketch(addNext.id, sks[i%len(sks)], 200); err != nil {
+					b.Fatal(err)
+				}
+				addNext.id++
+			}
+			ix.waitMerge()
+		}
+		adds := float64(b.N * perOp)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/adds/1000, "µs/add")
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/adds/1000, "cpu-µs/add")
+	})
 }

@@ -81,6 +81,26 @@ func Decode(s string) (algorithm int, items []uint32, err error) {
 // DecodeBytes decodes the bytes of a compressed fingerprint (Decode's input
 // after base64).
 func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
+	var d Decoder
+	return d.decode(data, false)
+}
+
+// A Decoder decodes many compressed fingerprints one after the other
+// without allocating: what an index build at start-up from stored
+// fingerprints wants. The zero value is ready; it is not safe for
+// concurrent use.
+type Decoder struct {
+	vals, exc []byte
+	items     []uint32
+}
+
+// DecodeBytes is the package's DecodeBytes, but the items it returns are
+// valid only until the next call.
+func (d *Decoder) DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
+	return d.decode(data, true)
+}
+
+func (d *Decoder) decode(data []byte, reuse bool) (algorithm int, items []uint32, err error) {
 	if len(data) < 4 {
 		return 0, nil, fmt.Errorf("%w: %d bytes, shorter than the 4-byte header", ErrTruncated, len(data))
 	}
@@ -102,7 +122,12 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 
 	// The 3-bit values, unpacked 8 from every 3 bytes; then find where
 	// the n-th item ends and count the exceptions.
-	vals := unpack3(make([]byte, 0, (len(body)+2)/3*8), body)
+	vals := d.vals[:0]
+	if need := (len(body) + 2) / 3 * 8; cap(vals) < need {
+		vals = make([]byte, 0, need)
+	}
+	vals = unpack3(vals, body)
+	d.vals = vals
 	vals = vals[:len(body)*8/normalBits] // drop the values made of padding bits only
 	nvals, nexc, zeros := 0, 0, 0
 	for ; nvals < len(vals) && zeros < n; nvals++ {
@@ -123,33 +148,73 @@ func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
 	if extra := len(body) - excStart - excBytes; extra > 0 {
 		return algorithm, nil, fmt.Errorf("%w: %d unexpected bytes after the end of the fingerprint", ErrCorrupt, extra)
 	}
-	exc := unpack5(make([]byte, 0, (excBytes+4)/5*8), body[excStart:])
+	exc := d.exc[:0]
+	if need := (excBytes + 4) / 5 * 8; cap(exc) < need {
+		exc = make([]byte, 0, need)
+	}
+	exc = unpack5(exc, body[excStart:])
+	d.exc = exc
 
 	// Rebuild the items: each value is the distance to the next set bit of
 	// the item XOR the previous one (7 adds the next exception); 0 ends the
-	// item.
-	items = make([]uint32, n)
+	// item. The loop has no branch on the values (they are random: a
+	// branch would be mispredicted every few values).
+	if reuse && cap(d.items) >= n {
+		items = d.items[:n]
+	} else {
+		items = make([]uint32, n)
+		if reuse {
+			d.items = items
+		}
+	}
+	exc = append(exc, 0) // read, times 0, after the last exception
+	d.exc = exc
 	var value uint32
+	bit, item, e, bad := 0, 0, 0, 0
+	for _, v8 := range vals {
+		v := int(v8)
+		z, x := b2i(v == 0), b2i(v == maxNormal)
+		bit += v + x*int(exc[e])
+		e += x
+		bad |= b2i(bit > 32)
+		value ^= uint32(1-z) << ((bit - 1) & 31)
+		items[item] = value
+		item += z
+		bit *= 1 - z
+	}
+	if bad != 0 {
+		return algorithm, nil, badBit(vals, exc)
+	}
+	return algorithm, items, nil
+}
+
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
+}
+
+// badBit returns the error of a fingerprint whose values set a bit past 32.
+func badBit(vals, exc []byte) error {
 	bit, item, e := 0, 0, 0
 	for _, v8 := range vals {
 		v := int(v8)
-		if v == 0 {
-			items[item] = value
+		switch v {
+		case 0:
 			item++
 			bit = 0
 			continue
-		}
-		if v == maxNormal {
+		case maxNormal:
 			v += int(exc[e])
 			e++
 		}
-		bit += v
-		if bit > 32 {
-			return algorithm, nil, fmt.Errorf("%w: sub-fingerprint %d sets bit %d of 32", ErrCorrupt, item, bit)
+		if bit += v; bit > 32 {
+			break
 		}
-		value ^= 1 << (bit - 1)
 	}
-	return algorithm, items, nil
+	return fmt.Errorf("%w: sub-fingerprint %d sets bit %d of 32", ErrCorrupt, item, bit)
 }
 
 var (

@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"sync"
@@ -64,7 +65,12 @@ func TestCorpusDecodesAsFpcalcPrinted(t *testing.T) {
 		t.Fatalf("corpus has %d items", len(c))
 	}
 	signed := 0
+	var dec Decoder // reused across fingerprints of different lengths
 	for _, it := range c {
+		bin, _ := base64.RawURLEncoding.DecodeString(it.Fingerprint)
+		if _, got, err := dec.DecodeBytes(bin); err != nil || !equalItems(got, it.items) {
+			t.Fatalf("%s/%s: Decoder differs from Decode: %v", it.Recording, it.Variant, err)
+		}
 		raw, err := FromRaw(it.Raw)
 		if err != nil {
 			t.Fatalf("%s/%s raw: %v", it.Recording, it.Variant, err)

@@ -256,6 +256,15 @@ func (ix *Index) Compact() {
 	ix.merge()
 }
 
+// waitMerge waits for a merge under way, if any.
+func (ix *Index) waitMerge() {
+	ix.mu.Lock()
+	for ix.merging {
+		ix.mergeDone.Wait()
+	}
+	ix.mu.Unlock()
+}
+
 // merge builds a new base from the current one and the delta, without the
 // terms of the songs removed so far, and swaps it in. ix.merging is set.
 func (ix *Index) merge() {

@@ -432,3 +432,44 @@ func TestIndexConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A Builder fed from several goroutines, with an id given twice (the later
+// one wins), builds the same answers as Adds.
+func TestBuilderConcurrentAdds(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 2000
+	fps := make([][]uint32, n)
+	st := NewMemStore()
+	for i := range fps {
+		fps[i] = synthFP(rng, 500)
+		st.Put(int64(i), fps[i])
+	}
+	b := NewBuilder(st, Options{}, n)
+	if err := b.Add(7, fps[8], 100); err != nil { // replaced below
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if err := b.Add(int64(i), fps[i], 100); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ix := b.Build()
+	if ix.Len() != n {
+		t.Fatalf("Len = %d, want %d", ix.Len(), n)
+	}
+	for i := range n {
+		ms, err := ix.Lookup(fps[i], 100)
+		if err != nil || len(ms) != 1 || ms[0].ID != int64(i) {
+			t.Fatalf("song %d: %v, %v", i, ms, err)
+		}
+	}
+}
