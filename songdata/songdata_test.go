@@ -354,3 +354,21 @@ func BenchmarkParseVector(b *testing.B) {
 		}
 	}
 }
+
+// FoldName is the folding of each part of a song key.
+func TestFoldName(t *testing.T) {
+	t.Parallel()
+	for i, c := range []struct{ in, want string }{
+		{"  Beyoncé feat. JAY-Z ", "beyonce feat jay z"},
+		{"Simon & Garfunkel", "simon and garfunkel"},
+		{"Ёлка Ωμέγα ς", "елка ωμεγα σ"},
+		{"!!!", "!!!"},
+	} {
+		if got := FoldName(c.in); got != c.want {
+			t.Errorf("%d: FoldName(%q)=%q, want %q", i, c.in, got, c.want)
+		}
+	}
+	if a, ti := FoldName("Daft Punk"), FoldName("One More Time"); SongKey("Daft Punk", "One More Time") != a+SongKeySeparator+ti {
+		t.Fatal("SongKey must join the folded parts")
+	}
+}

@@ -46,6 +46,13 @@ func SongKey(artist, title string) string {
 	return normPart(a) + SongKeySeparator + normPart(t)
 }
 
+// FoldName is the form in which a song key writes one name (artist or
+// title): Unicode-normalised (compatibility decomposition, accents dropped),
+// case-folded, "&" read as "and", punctuation and whitespace collapsed to
+// single spaces. Unlike SongKey it keeps "feat." credits. Other indexes of
+// names (search) fold with it so they agree with song keys.
+func FoldName(s string) string { return normPart(s) }
+
 // normPart normalises one part of a song key.
 func normPart(s string) string {
 	folded := fold(s)
