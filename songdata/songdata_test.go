@@ -372,3 +372,28 @@ func TestFoldName(t *testing.T) {
 		t.Fatal("SongKey must join the folded parts")
 	}
 }
+
+// fold's ASCII shortcut gives what the Unicode path gives.
+func TestFoldASCII(t *testing.T) {
+	t.Parallel()
+	var all []byte
+	for c := range 128 {
+		all = append(all, byte(c))
+		if s := string(rune(c)); fold(s) != foldUnicode(s) {
+			t.Fatalf("fold(%q)=%q, foldUnicode %q", s, fold(s), foldUnicode(s))
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = all[r.IntN(len(all))]
+		}
+		if s := string(b); fold(s) != foldUnicode(s) {
+			t.Fatalf("fold(%q)=%q, foldUnicode %q", s, fold(s), foldUnicode(s))
+		}
+	}
+	if fold("Beyoncé") != "beyonce" || fold("KELVIN \u212a") != "kelvin k" {
+		t.Fatal("non-ASCII strings take the Unicode path")
+	}
+}
