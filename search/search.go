@@ -229,9 +229,8 @@ func (ix *Index) bitmapsCheaper(sc *scratch, words []qword, driverPostings int) 
 	return all+bitmapWords < driverPostings*perDriverPosting
 }
 
-// searchBitmaps ranks the songs of a query of several words with one
-// bitmap of songs per word: the songs of each required word (rarest
-// first) are ANDed into the candidates, then each candidate's whole-word
+// searchBitmaps ranks the songs of a query with bitmaps of songs: the
+// songs of each required word (rarest first) are ANDed into the candidates, then each candidate's whole-word
 // matches are counted from the posting lists of the equal terms.
 func (ix *Index) searchBitmaps(sc *scratch, words []qword) int {
 	n := (len(ix.keys) + 63) / 64
