@@ -354,3 +354,46 @@ func BenchmarkParseVector(b *testing.B) {
 		}
 	}
 }
+
+// FoldName is the folding of each part of a song key.
+func TestFoldName(t *testing.T) {
+	t.Parallel()
+	for i, c := range []struct{ in, want string }{
+		{"  Beyoncé feat. JAY-Z ", "beyonce feat jay z"},
+		{"Simon & Garfunkel", "simon and garfunkel"},
+		{"Ёлка Ωμέγα ς", "елка ωμεγα σ"},
+		{"!!!", "!!!"},
+	} {
+		if got := FoldName(c.in); got != c.want {
+			t.Errorf("%d: FoldName(%q)=%q, want %q", i, c.in, got, c.want)
+		}
+	}
+	if a, ti := FoldName("Daft Punk"), FoldName("One More Time"); SongKey("Daft Punk", "One More Time") != a+SongKeySeparator+ti {
+		t.Fatal("SongKey must join the folded parts")
+	}
+}
+
+// fold's ASCII shortcut gives what the Unicode path gives.
+func TestFoldASCII(t *testing.T) {
+	t.Parallel()
+	var all []byte
+	for c := range 128 {
+		all = append(all, byte(c))
+		if s := string(rune(c)); fold(s) != foldUnicode(s) {
+			t.Fatalf("fold(%q)=%q, foldUnicode %q", s, fold(s), foldUnicode(s))
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = all[r.IntN(len(all))]
+		}
+		if s := string(b); fold(s) != foldUnicode(s) {
+			t.Fatalf("fold(%q)=%q, foldUnicode %q", s, fold(s), foldUnicode(s))
+		}
+	}
+	if fold("Beyoncé") != "beyonce" || fold("KELVIN \u212a") != "kelvin k" {
+		t.Fatal("non-ASCII strings take the Unicode path")
+	}
+}

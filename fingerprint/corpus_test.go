@@ -1,0 +1,107 @@
+package fingerprint
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"sync"
+	"testing"
+)
+
+// corpusItem is one fingerprinted file of testdata/corpus.json (built by
+// testdata/make_corpus.sh from real recordings).
+type corpusItem struct {
+	Recording   string  `json:"recording"`
+	Variant     string  `json:"variant"`
+	Duration    float64 `json:"duration"`
+	Fingerprint string  `json:"fingerprint"`
+	Raw         []int64 `json:"raw"`
+	RawSigned   []int64 `json:"raw_signed"`
+
+	items []uint32 // decoded Fingerprint
+}
+
+var corpusOnce struct {
+	sync.Once
+	items []corpusItem
+	err   error
+}
+
+// loadCorpus returns the corpus with every fingerprint decoded.
+func loadCorpus(tb testing.TB) []corpusItem {
+	tb.Helper()
+	corpusOnce.Do(func() {
+		data, err := os.ReadFile("testdata/corpus.json")
+		if err != nil {
+			corpusOnce.err = err
+			return
+		}
+		var c struct {
+			Items []corpusItem `json:"items"`
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			corpusOnce.err = err
+			return
+		}
+		for i := range c.Items {
+			it := &c.Items[i]
+			if it.items, err = DecodeDefault(it.Fingerprint); err != nil {
+				corpusOnce.err = err
+				return
+			}
+		}
+		corpusOnce.items = c.Items
+	})
+	if corpusOnce.err != nil {
+		tb.Fatalf("corpus: %v", corpusOnce.err)
+	}
+	return corpusOnce.items
+}
+
+func TestCorpusDecodesAsFpcalcPrinted(t *testing.T) {
+	t.Parallel()
+	c := loadCorpus(t)
+	if len(c) < 60 {
+		t.Fatalf("corpus has %d items", len(c))
+	}
+	signed := 0
+	var dec Decoder // reused across fingerprints of different lengths
+	for _, it := range c {
+		bin, _ := base64.RawURLEncoding.DecodeString(it.Fingerprint)
+		if _, got, err := dec.DecodeBytes(bin); err != nil || !equalItems(got, it.items) {
+			t.Fatalf("%s/%s: Decoder differs from Decode: %v", it.Recording, it.Variant, err)
+		}
+		raw, err := FromRaw(it.Raw)
+		if err != nil {
+			t.Fatalf("%s/%s raw: %v", it.Recording, it.Variant, err)
+		}
+		if !equalItems(raw, it.items) {
+			t.Fatalf("%s/%s: compressed and raw forms differ (%d vs %d items)", it.Recording, it.Variant, len(it.items), len(raw))
+		}
+		if it.RawSigned != nil {
+			s, err := FromRaw(it.RawSigned)
+			if err != nil || !equalItems(s, it.items) {
+				t.Fatalf("%s/%s: signed raw form differs: %v", it.Recording, it.Variant, err)
+			}
+			signed++
+		}
+		if got := Encode(it.items, DefaultAlgorithm); got != it.Fingerprint {
+			t.Fatalf("%s/%s: Encode differs from fpcalc's output", it.Recording, it.Variant)
+		}
+	}
+	if signed == 0 {
+		t.Fatal("no signed raw fingerprints in the corpus")
+	}
+}
+
+func equalItems(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
