@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"songcommons/internal/synth"
 )
 
 // benchConfig bounds every scenario: a request count and a duration cap.
@@ -251,12 +253,12 @@ func (c *benchConfig) lookupBodyBy(r *mrand.Rand, withEmb, byMBID bool) []byte {
 	songs := make([]map[string]string, c.LookupSize)
 	for i := range songs {
 		if !byMBID {
-			a, t := SongID(uint64(r.IntN(c.Songs)))
+			a, t := synth.SongID(uint64(r.IntN(c.Songs)))
 			songs[i] = map[string]string{"artist": a, "title": t}
 			continue
 		}
 		for {
-			if s := MakeSong(uint64(r.IntN(c.Songs)), 0); s.MBID != "" {
+			if s := synth.MakeSong(uint64(r.IntN(c.Songs)), 0); s.MBID != "" {
 				songs[i] = map[string]string{"mbid": s.MBID}
 				break
 			}
@@ -271,10 +273,10 @@ func (c *benchConfig) lookupBodyBy(r *mrand.Rand, withEmb, byMBID bool) []byte {
 }
 
 func contributeBody(n int) []byte {
-	first := NextNew(n)
+	first := synth.NextNew(n)
 	songs := make([]map[string]any, n)
 	for i := range songs {
-		songs[i] = MakeSong(first+uint64(i), 0).Map([]string{"musicnn"})
+		songs[i] = synth.MakeSong(first+uint64(i), 0).Map([]string{"musicnn"})
 	}
 	b, _ := json.Marshal(map[string]any{"songs": songs})
 	return b
@@ -284,10 +286,10 @@ func contributeBody(n int) []byte {
 // embedding create (the vector as a JSON *string*, no model) then a score
 // create.
 func batchBody(songs int) []byte {
-	first := NextNew(songs)
+	first := synth.NextNew(songs)
 	reqs := make([]map[string]any, 0, 2*songs)
 	for i := range songs {
-		s := MakeSong(first+uint64(i), 0)
+		s := synth.MakeSong(first+uint64(i), 0)
 		ej, _ := json.Marshal(s.Vector)
 		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/embedding/records",
 			"body": map[string]any{"artist": s.Artist, "title": s.Title, "embedding": string(ej)}})
@@ -300,11 +302,11 @@ func batchBody(songs int) []byte {
 }
 
 func similarGetPath(r *mrand.Rand, songs int) string {
-	return "/api/songcommons/similar?model=musicnn&k=10&song=" + url.QueryEscape(SongKeyOf(uint64(r.IntN(songs))))
+	return "/api/songcommons/similar?model=musicnn&k=10&song=" + url.QueryEscape(synth.SongKeyOf(uint64(r.IntN(songs))))
 }
 
 func similarPostBody() []byte {
-	s := MakeSong(NextNew(1), 0)
+	s := synth.MakeSong(synth.NextNew(1), 0)
 	b, _ := json.Marshal(map[string]any{"vector": s.Vector, "model": "musicnn", "k": 10})
 	return b
 }
@@ -375,8 +377,8 @@ func runBench(c *benchConfig) error {
 	return nil
 }
 
-func mustArtist(i uint64) string { a, _ := SongID(i); return a }
-func mustTitle(i uint64) string  { _, t := SongID(i); return t }
+func mustArtist(i uint64) string { a, _ := synth.SongID(i); return a }
+func mustTitle(i uint64) string  { _, t := synth.SongID(i); return t }
 
 func (c *benchConfig) benchLookup() error {
 	fmt.Printf("== lookup: POST /api/songcommons/lookup, %d random existing songs, %d requests x %d runs, sequential\n", c.LookupSize, c.LookupRequests, c.Runs)
@@ -440,7 +442,7 @@ func (c *benchConfig) benchSimilar() error {
 		}
 		r := c.do("GET", "/api/songcommons/status", nil, false, true)
 		_ = json.Unmarshal(r.body, &st)
-		fl = measureFloor(st.IndexSongs["musicnn"], dim, 5)
+		fl = measureFloor(st.IndexSongs["musicnn"], synth.Dim, 5)
 		fmt.Printf("  reference (in the load generator, same run): %s\n", fl)
 		c.emit("similar/floor", fl)
 	}

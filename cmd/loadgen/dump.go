@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"songcommons/internal/synth"
 	"songcommons/songdata"
 )
 
@@ -43,7 +44,7 @@ func cmdDump(args []string) error {
 	}
 	order := make([]entry, *n)
 	for i := range order {
-		s := MakeSong(uint64(i), 0)
+		s := synth.MakeSong(uint64(i), 0)
 		order[i] = entry{songdata.SongKey(s.Artist, s.Title), uint64(i)}
 	}
 	slices.SortFunc(order, func(a, b entry) int { return strings.Compare(a.key, b.key) })
@@ -63,7 +64,7 @@ func cmdDump(args []string) error {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, e := range order {
-		s := MakeSong(e.i, 0)
+		s := synth.MakeSong(e.i, 0)
 		m := s.Map(nil)
 		if err := enc.Encode(m); err != nil {
 			return err
@@ -79,7 +80,7 @@ func cmdDump(args []string) error {
 		}
 		embs := map[string]json.RawMessage{}
 		for _, md := range mdls {
-			v64 := vectorFor(s, md)
+			v64 := synth.VectorFor(s, md)
 			v := make([]float32, len(v64))
 			for j, x := range v64 {
 				v[j] = float32(x)

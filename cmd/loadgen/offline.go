@@ -19,6 +19,7 @@ import (
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/hooks"
+	"songcommons/internal/synth"
 	_ "songcommons/migrations"
 	"songcommons/similarity"
 	"songcommons/songdata"
@@ -188,7 +189,7 @@ func cmdSeed(args []string) error {
 				raw := make([]map[string]any, 0, j.songs**cps)
 				for k := range j.songs {
 					for c := range *cps {
-						raw = append(raw, MakeSong(j.first+uint64(k), c).Map(mdls))
+						raw = append(raw, synth.MakeSong(j.first+uint64(k), c).Map(mdls))
 					}
 				}
 				t := time.Now()

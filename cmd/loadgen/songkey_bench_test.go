@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"songcommons/internal/synth"
 	"songcommons/songdata"
 )
 
@@ -19,7 +20,7 @@ var (
 
 func benchNames() (as, ts []string) {
 	for i := range uint64(1000) {
-		a, t := SongID(i * 997)
+		a, t := synth.SongID(i * 997)
 		as, ts = append(as, a), append(ts, t)
 	}
 	return

@@ -1,4 +1,8 @@
-package main
+// Package synth is the service's synthetic dataset, a pure function of a
+// song's index: its artist and title (unique per index), its analysis, its
+// vectors, as the load generator seeds and uploads them and as the
+// benchmarks of other packages regenerate them.
+package synth
 
 import (
 	"crypto/rand"
@@ -14,8 +18,9 @@ import (
 )
 
 // The synthetic dataset is a pure function of (dataset seed, song index):
-// seed writes songs 0..N-1, and the benchmarks regenerate the artist and
-// title of any existing song from its index, without asking the server.
+// loadgen's seed writes songs 0..N-1, and the benchmarks regenerate the
+// artist and title of any existing song from its index, without asking the
+// server.
 // New songs (uploads during a benchmark) take indexes from a random base
 // far above any seeded range, so they never collide with seeded songs (or,
 // with overwhelming probability, with another run's uploads).
@@ -24,7 +29,8 @@ const (
 	dataSeed       = 0x50c0_6c0d
 	songsPerArtist = 8
 	clusters       = 64
-	dim            = 200
+	// Dim is the length of a song's vector (musicnn's).
+	Dim = 200
 )
 
 var (
@@ -81,7 +87,7 @@ var centres = func() [][]float64 {
 	r := mrand.New(mrand.NewPCG(dataSeed, 7))
 	out := make([][]float64, clusters)
 	for c := range out {
-		v := make([]float64, dim)
+		v := make([]float64, Dim)
 		for j := range v {
 			v[j] = r.NormFloat64()
 		}
@@ -159,6 +165,30 @@ type Song struct {
 	Vector        []float64 // float32 values, widened (as a Python client sends numpy float32)
 }
 
+// Album is the album of song i (MakeSong(i, 0).Album) without making the
+// rest of the song: the same random stream, with the draws before the
+// album replayed and discarded.
+func Album(i uint64) string {
+	r := mrand.New(mrand.NewPCG(dataSeed^0x9e3779b97f4a7c15, i))
+	r.IntN(clusters) // cluster
+	r.Float64()      // tempo
+	r.IntN(len(keys))
+	r.IntN(2) // scale
+	r.Perm(len(moodLabels))
+	r.Float64() // first mood score
+	for range 5 {
+		r.Float64() // score decay
+	}
+	r.Float64() // energy
+	for range 6 {
+		r.Float64() // other features
+	}
+	if r.IntN(3) > 0 {
+		return titleA[r.IntN(len(titleA))] + " " + nouns[r.IntN(len(nouns))]
+	}
+	return ""
+}
+
 // MakeSong builds contribution c (0 = the first) of song i. Further
 // contributions of the same song jitter tempo, moods and vector a little.
 func MakeSong(i uint64, c int) Song {
@@ -197,7 +227,7 @@ func MakeSong(i uint64, c int) Song {
 	if r.IntN(3) == 0 {
 		s.ISRC = fmt.Sprintf("US%c%c%c%02d%05d", 'A'+r.IntN(26), 'A'+r.IntN(26), '0'+r.IntN(10), r.IntN(100), i%100000)
 	}
-	s.Vector = make([]float64, dim)
+	s.Vector = make([]float64, Dim)
 	ctr := centres[cl]
 	for j := range s.Vector {
 		s.Vector[j] = float64(float32(0.05 + 0.04*ctr[j] + 0.03*r.NormFloat64()))
@@ -234,16 +264,16 @@ func (s Song) Map(models []string) map[string]any {
 	if len(models) > 0 {
 		e := map[string]any{}
 		for _, md := range models {
-			e[md] = vectorFor(s, md)
+			e[md] = VectorFor(s, md)
 		}
 		m["embeddings"] = e
 	}
 	return m
 }
 
-// vectorFor returns the song's vector for a model (clap is the musicnn
+// VectorFor returns the song's vector for a model (clap is the musicnn
 // vector tiled to 512, enough for load).
-func vectorFor(s Song, model string) []float64 {
+func VectorFor(s Song, model string) []float64 {
 	mdl, _ := songdata.LookupModel(model)
 	if mdl.Dim == len(s.Vector) {
 		return s.Vector
