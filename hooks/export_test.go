@@ -7,7 +7,5 @@ var IdentifierQuery = identifierQuery
 // every contribution (layout.go) to the layout test.
 const RewriteBelow = rewriteBelow
 
-// TopUpReserve and the reserve's bounds, for the reserve test.
-var TopUpReserve = topUpReserve
-
+// The reserve's bounds, for the reserve test (TopUpReserve is in reserve.go).
 const ReserveLow, ReserveTarget = reserveLow, reserveTarget
