@@ -56,7 +56,12 @@ func cmdPlacement(args []string) error {
 	indexes := fs.Float64("indexes", 10.7, "index B-trees a new song enters: per score and embedding row its id, song_key, artist, MBID (1/2 of songs), ISRC (1/3); per songs row its id, song_key, artist")
 	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads)")
 	disciplines := fs.String("discipline", "background", "what follows each transaction, comma-separated to measure several on the same trees: background (one checkpoint per run, timed apart) or privacy (reserve top-up when low + wal_checkpoint(TRUNCATE) after every transaction, timed in)")
+	perTree := fs.Bool("per-tree", true, "with --song-tx: also time each tree alone (off: whole songs only, a shorter run)")
+	ckptConn := fs.String("checkpoint-on", "reader", "the connection that runs the checkpoints: reader (one of the read pool, as hooks/journal.go does) or writer (the connection that wrote the transaction)")
 	fs.Parse(args)
+	if *ckptConn != "reader" && *ckptConn != "writer" {
+		return fmt.Errorf("--checkpoint-on: %q is neither reader nor writer", *ckptConn)
+	}
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
@@ -159,7 +164,7 @@ func cmdPlacement(args []string) error {
 	}
 
 	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20,
-		tables: *tables, indexes: *indexes,
+		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer",
 		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
 	for _, d := range discs {
 		b.privacy = d == "privacy"
@@ -182,7 +187,7 @@ func cmdPlacement(args []string) error {
 			continue
 		}
 		for _, s := range songSizes {
-			if err := b.wholeSongs(d, s, *songs, *inserts, *runs); err != nil {
+			if err := b.wholeSongs(d, s, *songs, *inserts, *runs, *perTree); err != nil {
 				return err
 			}
 		}
@@ -202,6 +207,7 @@ type placementBench struct {
 	rng             *mrand.Rand
 	tables, indexes float64
 	privacy         bool
+	ckptOnWriter    bool
 }
 
 // unit inserts one measured unit (an entry, or a whole song) in a transaction.
@@ -327,10 +333,18 @@ func (b *placementBench) run(perTx, units int, fn unit) (spent, error) {
 }
 
 // checkpoint empties the WAL as the service does (hooks/journal.go,
-// without the WAL-index scrub), on a connection of the read pool.
+// without the WAL-index scrub), on a connection of the read pool or, with
+// --checkpoint-on writer, on the writing connection.
 func (b *placementBench) checkpoint() error {
 	var busy, logFrames, done int
-	if err := b.app.DB().NewQuery("PRAGMA wal_checkpoint(TRUNCATE)").Row(&busy, &logFrames, &done); err != nil {
+	const q = "PRAGMA wal_checkpoint(TRUNCATE)"
+	var err error
+	if b.ckptOnWriter {
+		err = b.db.QueryRow(q).Scan(&busy, &logFrames, &done)
+	} else {
+		err = b.app.DB().NewQuery(q).Row(&busy, &logFrames, &done)
+	}
+	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if busy != 0 {
@@ -403,20 +417,22 @@ func (b *placementBench) perTree(disc string, sizes []int, inserts, runs int) er
 
 // wholeSongs times transactions of songsPerTx whole songs (the floor), and
 // each tree alone in transactions of the entries those songs put in it.
-func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, runs int) error {
+func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, runs int, perTree bool) error {
 	rowsTx := max(1, int(math.Round(b.tables*float64(songsPerTx))))
 	keysTx := max(1, int(math.Round(b.indexes*float64(songsPerTx))))
 	fmt.Printf("  %d songs per transaction:\n", songsPerTx)
-	r, err := b.measure(rowsTx, inserts, runs, b.randomRow)
-	if err != nil {
-		return err
+	var r, k measured
+	var err error
+	if perTree {
+		if r, err = b.measure(rowsTx, inserts, runs, b.randomRow); err != nil {
+			return err
+		}
+		fmt.Printf("    %5d rows/tx  %-32s %s\n", rowsTx, "table at a random rowid", r)
+		if k, err = b.measure(keysTx, inserts, runs, b.randomKey); err != nil {
+			return err
+		}
+		fmt.Printf("    %5d keys/tx  %-32s %s\n", keysTx, "index at a random key", k)
 	}
-	fmt.Printf("    %5d rows/tx  %-32s %s\n", rowsTx, "table at a random rowid", r)
-	k, err := b.measure(keysTx, inserts, runs, b.randomKey)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("    %5d keys/tx  %-32s %s\n", keysTx, "index at a random key", k)
 	s, err := b.measure(songsPerTx, songs, runs, b.song)
 	if err != nil {
 		return err
@@ -425,10 +441,14 @@ func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, run
 	if b.privacy {
 		fmt.Printf("    reserve: %.2f pages taken per song, %.0f top-ups per run of %d songs (medians)\n", s.pages, s.topUps, songs)
 	}
+	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs)\n", disc, songsPerTx, s.total, 1e6/s.total)
+	if !perTree {
+		return nil
+	}
 	per := b.tables*r.total + b.indexes*k.total
-	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs); "+
-		"per tree %.1f x %.1f + %.1f x %.1f = %.0f µs (%.0f songs/s; counts each transaction's commit and checkpoint once per tree)\n",
-		disc, songsPerTx, s.total, 1e6/s.total, b.tables, r.total, b.indexes, k.total, per, 1e6/per)
+	fmt.Printf("%s floor at %d songs/tx, per tree: "+
+		"%.1f x %.1f + %.1f x %.1f = %.0f µs (%.0f songs/s; counts each transaction's commit and checkpoint once per tree)\n",
+		disc, songsPerTx, b.tables, r.total, b.indexes, k.total, per, 1e6/per)
 	return nil
 }
 
