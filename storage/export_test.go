@@ -10,9 +10,7 @@ import (
 // every contribution (layout.go) to the layout test.
 const RewriteBelow = rewriteBelow
 
-// TopUpReserve and the reserve's bounds, for the reserve test.
-var TopUpReserve = topUpReserve
-
+// The reserve's bounds, for the reserve test.
 const ReserveLow, ReserveTarget = reserveLow, reserveTarget
 
 // LayoutState exposes the layout's rewrite state: rewrites run, whether a

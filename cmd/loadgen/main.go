@@ -43,7 +43,7 @@ commands:
   compact  time storage.Compactor.Compact up to its restart (VACUUM INTO a snapshot), offline; the snapshot is discarded
   verify   check offline that every acknowledged id (bench --ids file) exists
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
-  placement  time one SQLite row appended vs at a random place in a B-tree of N entries (scratch DB)
+  placement  time one SQLite row appended vs at a random place in a B-tree of N entries, or whole songs, under the background or the privacy discipline (scratch DB)
   dump     write a dump (JSONL, as export writes it) of N synthetic songs, for "songcommons import"
 
 run "loadgen COMMAND -h" for its flags.

@@ -2,15 +2,20 @@ package main
 
 import (
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/storage"
 )
@@ -22,55 +27,84 @@ import (
 // its own with the service's pragmas, not on a service's data.
 //
 // A new song uploaded to the service enters 4 tables and about 11 indexes,
-// each at a random place (BENCHMARKS.md, "What limits uploads"); the random
-// figures weighted so are therefore a floor under the writer's time per
-// uploaded song, whatever the code around them does. Rows here are smaller
-// than a score or embedding row, so the floor is generous.
+// each at a random place (BENCHMARKS.md, "Random placement: the upload
+// floor"); the random figures weighted so are therefore a floor under the
+// writer's time per uploaded song, whatever the code around them does.
+// Rows here are smaller than a score or embedding row, so the floor is
+// generous.
+//
+// Two disciplines say what follows each transaction. "background" is the
+// design before the privacy work: the WAL checkpoint ran in a goroutine,
+// so it is timed apart, once per run. "privacy" is what the journal and
+// layout maintenance require before an upload is acknowledged
+// (hooks/journal.go, hooks/layout.go): new pages come from a reserve of
+// free pages freed in random order, topped up by the service's own code
+// (storage.TopUpReserve) when it runs low, and every transaction is followed
+// by a wal_checkpoint(TRUNCATE), both timed in. The service's WAL-index
+// scrub is not part of this floor.
 func cmdPlacement(args []string) error {
 	fs := flag.NewFlagSet("placement", flag.ExitOnError)
-	dir := fs.String("dir", "", "scratch directory (placement.db is created in it and deleted at the end)")
+	dir := fs.String("dir", "", "scratch directory (a placement/ data dir is created in it and deleted at the end)")
 	n := fs.Int("rows", 1_000_000, "entries in each B-tree before the measured inserts")
 	rowBytes := fs.Int("row-bytes", 400, "payload of a table row (a score row is about 400 bytes)")
-	inserts := fs.Int("inserts", 20_000, "measured inserts per variant and transaction size")
-	txs := fs.String("tx", "500,5000", "rows per transaction, comma-separated")
+	inserts := fs.Int("inserts", 20_000, "measured inserts per run of each per-tree variant")
+	txs := fs.String("tx", "500,5000", "rows per transaction of the per-tree variants, comma-separated (ignored with --song-tx)")
+	songTx := fs.String("song-tx", "", "songs per transaction, comma-separated (500,25: a /contribute and an /api/batch request): times whole songs, and each tree in transactions of the entries that many songs put in it")
+	songs := fs.Int("songs", 2_000, "measured songs per run of the whole-song variant (--song-tx)")
 	runs := fs.Int("runs", 3, "repetitions of each variant (median)")
 	tables := fs.Float64("tables", 4, "row-holding B-trees a new song enters: score, embedding, songs, song_vectors (for the floor printed at the end)")
 	indexes := fs.Float64("indexes", 10.7, "index B-trees a new song enters: per score and embedding row its id, song_key, artist, MBID (1/2 of songs), ISRC (1/3); per songs row its id, song_key, artist")
 	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads)")
+	disciplines := fs.String("discipline", "background", "what follows each transaction, comma-separated to measure several on the same trees: background (one checkpoint per run, timed apart) or privacy (reserve top-up when low + wal_checkpoint(TRUNCATE) after every transaction, timed in)")
+	perTree := fs.Bool("per-tree", true, "with --song-tx: also time each tree alone (off: whole songs only, a shorter run)")
+	ckptConn := fs.String("checkpoint-on", "reader", "the connection that runs the checkpoints: reader (one of the read pool, as hooks/journal.go does) or writer (the connection that wrote the transaction)")
 	fs.Parse(args)
+	if *ckptConn != "reader" && *ckptConn != "writer" {
+		return fmt.Errorf("--checkpoint-on: %q is neither reader nor writer", *ckptConn)
+	}
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
 	if *fill != "ordered" && *fill != "random" {
 		return fmt.Errorf("--fill: %q is neither ordered nor random", *fill)
 	}
-	var sizes []int
-	for _, s := range strings.Split(*txs, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || v < 1 {
-			return fmt.Errorf("--tx: %q is not a positive number", s)
-		}
-		sizes = append(sizes, v)
-	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return err
-	}
-	path := filepath.Join(*dir, "placement.db")
-	removeDB := func() {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(path + suffix)
-		}
-	}
-	removeDB()
-	defer removeDB()
-	db, err := storage.DBConnect(path)
+	sizes, err := positiveInts("--tx", *txs)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	db.DB().SetMaxOpenConns(1)
+	var songSizes []int
+	if *songTx != "" {
+		if songSizes, err = positiveInts("--song-tx", *songTx); err != nil {
+			return err
+		}
+	}
+	var discs []string
+	for _, d := range strings.Split(*disciplines, ",") {
+		d = strings.TrimSpace(d)
+		if d != "background" && d != "privacy" {
+			return fmt.Errorf("--discipline: %q is neither background nor privacy", d)
+		}
+		discs = append(discs, d)
+	}
+
+	// a data dir of its own: the service's pragmas (storage.DBConnect) and
+	// a PocketBase app, which the reserve code works on
+	dataDir := filepath.Join(*dir, "placement")
+	os.RemoveAll(dataDir)
+	defer os.RemoveAll(dataDir)
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir, DBConnect: storage.DBConnect})
+	if err := app.Bootstrap(); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	defer app.ResetBootstrapState()
+	writer, ok := app.NonconcurrentDB().(*dbx.DB)
+	if !ok {
+		return errors.New("the writing connection is not a *dbx.DB")
+	}
+	db := writer.DB() // the single writing connection
+	path := filepath.Join(dataDir, "data.db")
 	exec := func(q string, args ...any) error {
-		_, err := db.DB().Exec(q, args...)
+		_, err := db.Exec(q, args...)
 		return err
 	}
 
@@ -90,12 +124,11 @@ func cmdPlacement(args []string) error {
 	if err := exec("CREATE TABLE k (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"); err != nil {
 		return err
 	}
-	const insRow, insKey = "INSERT INTO r (rowid, v) VALUES (?, ?)", "INSERT INTO k (id) VALUES (?)"
 	payload := make([]byte, *rowBytes)
 	rand.Read(payload)
 	const fillTx = 50_000
 	for i := 0; i < *n; i += fillTx {
-		tx, err := db.DB().Begin()
+		tx, err := db.Begin()
 		if err != nil {
 			return err
 		}
@@ -125,70 +158,310 @@ func cmdPlacement(args []string) error {
 	st, _ := os.Stat(path)
 	fmt.Printf("placement: %d rows of %d bytes in table r and %d 15-character keys in k, filled in %s order in %s; %s %.0f MiB\n",
 		*n, *rowBytes, *n, *fill, time.Since(t0).Round(time.Millisecond), path, float64(st.Size())/(1<<20))
-	fmt.Printf("service pragmas (synchronous FULL, WAL, 32 MB cache); checkpoints off while timing, then one TRUNCATE checkpoint timed apart\n")
+	fmt.Printf("service pragmas (synchronous FULL, WAL, journal_size_limit 0, secure_delete, 32 MB cache), automatic checkpoints off\n")
 	if err := exec("PRAGMA wal_autocheckpoint=0"); err != nil {
 		return err
 	}
 
-	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	next := int64(*n) << 20
+	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20,
+		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer",
+		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	for _, d := range discs {
+		b.privacy = d == "privacy"
+		if b.privacy {
+			// as the service at start-up (bindLayout): the reserve first
+			if err := storage.TopUpReserve(app); err != nil {
+				return fmt.Errorf("reserve: %w", err)
+			}
+			if err := b.checkpoint(); err != nil {
+				return err
+			}
+			fmt.Printf("\ndiscipline privacy: after every transaction a reserve top-up when fewer free pages are left than the service allows (storage.TopUpReserve), then wal_checkpoint(TRUNCATE); both timed in. Free pages at the start: %d\n", b.freePages())
+		} else {
+			fmt.Printf("\ndiscipline background: checkpoints off while timing, then one TRUNCATE checkpoint per run, timed apart\n")
+		}
+		if songSizes == nil {
+			if err := b.perTree(d, sizes, *inserts, *runs); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, s := range songSizes {
+			if err := b.wholeSongs(d, s, *songs, *inserts, *runs, *perTree); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+const insRow, insKey = "INSERT INTO r (rowid, v) VALUES (?, ?)", "INSERT INTO k (id) VALUES (?)"
+
+// placementBench is the scratch database and what the variants share.
+type placementBench struct {
+	app             core.App
+	db              *sql.DB // the writing connection
+	n               int
+	payload         []byte
+	next            int64 // the next appended rowid
+	rng             *mrand.Rand
+	tables, indexes float64
+	privacy         bool
+	ckptOnWriter    bool
+}
+
+// unit inserts one measured unit (an entry, or a whole song) in a transaction.
+type unit func(insR, insK *sql.Stmt) error
+
+func (b *placementBench) appendRow(insR, _ *sql.Stmt) error {
+	b.next++
+	_, err := insR.Exec(b.next, b.payload)
+	return err
+}
+
+func (b *placementBench) randomRow(insR, _ *sql.Stmt) error {
+	return ignoreUnique(insR.Exec(b.rng.Int64N(int64(b.n)<<20)|1, b.payload))
+}
+
+func (b *placementBench) randomKey(_, insK *sql.Stmt) error {
+	return ignoreUnique(insK.Exec(randomKey(b.rng)))
+}
+
+// song inserts what one new song puts in the trees: b.tables rows and
+// b.indexes keys (a fraction as a chance), each at a random place.
+func (b *placementBench) song(insR, insK *sql.Stmt) error {
+	for range int(b.tables) + b.chance(b.tables) {
+		if err := b.randomRow(insR, nil); err != nil {
+			return err
+		}
+	}
+	for range int(b.indexes) + b.chance(b.indexes) {
+		if err := b.randomKey(nil, insK); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chance is 1 with the probability of x's fractional part.
+func (b *placementBench) chance(x float64) int {
+	if b.rng.Float64() < x-math.Floor(x) {
+		return 1
+	}
+	return 0
+}
+
+func ignoreUnique(_ sql.Result, err error) error {
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return nil
+	}
+	return err
+}
+
+// spent is one run's time by part, and the reserve's use.
+type spent struct {
+	write, topUp, checkpoint time.Duration // write: inserts and commit
+	topUps, pagesTaken       int
+}
+
+func (s spent) total() time.Duration { return s.write + s.topUp + s.checkpoint }
+
+// run inserts units of fn in transactions of perTx units, with the
+// discipline's work after each transaction (privacy) or after the run
+// (background).
+func (b *placementBench) run(perTx, units int, fn unit) (spent, error) {
+	var s spent
+	for done := 0; done < units; done += perTx {
+		free := 0
+		if b.privacy {
+			free = b.freePages()
+		}
+		start := time.Now()
+		tx, err := b.db.Begin()
+		if err != nil {
+			return s, err
+		}
+		insR, err := tx.Prepare(insRow)
+		if err != nil {
+			tx.Rollback()
+			return s, err
+		}
+		insK, err := tx.Prepare(insKey)
+		if err != nil {
+			tx.Rollback()
+			return s, err
+		}
+		for range min(perTx, units-done) {
+			if err := fn(insR, insK); err != nil {
+				tx.Rollback()
+				return s, err
+			}
+		}
+		insR.Close()
+		insK.Close()
+		if err := tx.Commit(); err != nil {
+			return s, err
+		}
+		s.write += time.Since(start)
+		if !b.privacy {
+			continue
+		}
+		left := b.freePages()
+		s.pagesTaken += free - left
+		t := time.Now()
+		if err := storage.TopUpReserve(b.app); err != nil {
+			return s, fmt.Errorf("reserve: %w", err)
+		}
+		s.topUp += time.Since(t)
+		if b.freePages() > left {
+			s.topUps++
+		}
+		t = time.Now()
+		if err := b.checkpoint(); err != nil {
+			return s, err
+		}
+		s.checkpoint += time.Since(t)
+	}
+	if !b.privacy {
+		t := time.Now()
+		if err := b.checkpoint(); err != nil {
+			return s, err
+		}
+		s.checkpoint = time.Since(t)
+	}
+	return s, nil
+}
+
+// checkpoint empties the WAL as the service does (hooks/journal.go,
+// without the WAL-index scrub), on a connection of the read pool or, with
+// --checkpoint-on writer, on the writing connection.
+func (b *placementBench) checkpoint() error {
+	var busy, logFrames, done int
+	const q = "PRAGMA wal_checkpoint(TRUNCATE)"
+	var err error
+	if b.ckptOnWriter {
+		err = b.db.QueryRow(q).Scan(&busy, &logFrames, &done)
+	} else {
+		err = b.app.DB().NewQuery(q).Row(&busy, &logFrames, &done)
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: busy")
+	}
+	return nil
+}
+
+func (b *placementBench) freePages() int {
+	var n int
+	b.app.DB().NewQuery("PRAGMA freelist_count").Row(&n)
+	return n
+}
+
+// measured is the median over runs of each part, in µs per unit.
+type measured struct {
+	total, write, topUp, checkpoint, topUps, pages float64
+	runs                                           []float64
+}
+
+func (b *placementBench) measure(perTx, units, runs int, fn unit) (measured, error) {
+	var tot, w, tu, c, n, p []float64
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(units) }
+	for range runs {
+		s, err := b.run(perTx, units, fn)
+		if err != nil {
+			return measured{}, err
+		}
+		tot, w, tu, c = append(tot, us(s.total())), append(w, us(s.write)), append(tu, us(s.topUp)), append(c, us(s.checkpoint))
+		n, p = append(n, float64(s.topUps)), append(p, float64(s.pagesTaken)/float64(units))
+	}
+	return measured{median(tot), median(w), median(tu), median(c), median(n), median(p), tot}, nil
+}
+
+func (m measured) String() string {
+	return fmt.Sprintf("%7.1f µs = write %6.1f + top-ups %5.1f + checkpoint %5.1f  (runs: %s)",
+		m.total, m.write, m.topUp, m.checkpoint, fmtRuns(m.runs))
+}
+
+// perTree times each tree alone in transactions of the given sizes, and
+// weighs the random ones into a floor per song.
+func (b *placementBench) perTree(disc string, sizes []int, inserts, runs int) error {
 	variants := []struct {
 		name string
-		sql  string
-		args func() []any
+		fn   unit
 	}{
-		{"append to table (next rowid)", insRow, func() []any { next++; return []any{next, payload} }},
-		{"table at a random rowid", insRow, func() []any { return []any{rng.Int64N(int64(*n)<<20) | 1, payload} }},
-		{"index at a random key (a PocketBase id)", insKey, func() []any { return []any{randomKey(rng)} }},
+		{"append to table (next rowid)", b.appendRow},
+		{"table at a random rowid", b.randomRow},
+		{"index at a random key (a PocketBase id)", b.randomKey},
 	}
-	const randomRow, randomKeyVariant = 1, 2 // the variants the floor is made of
-	results := map[int][]float64{}           // per transaction size, µs per row of each variant
+	results := map[int][]float64{}
 	for _, size := range sizes {
 		for _, v := range variants {
-			var writes, ckpts []float64
-			for range *runs {
-				start := time.Now()
-				for done := 0; done < *inserts; done += size {
-					tx, err := db.DB().Begin()
-					if err != nil {
-						return err
-					}
-					ins, err := tx.Prepare(v.sql)
-					if err != nil {
-						tx.Rollback()
-						return err
-					}
-					for range min(size, *inserts-done) {
-						if _, err := ins.Exec(v.args()...); err != nil && !strings.Contains(err.Error(), "UNIQUE") {
-							tx.Rollback()
-							return err
-						}
-					}
-					ins.Close()
-					if err := tx.Commit(); err != nil {
-						return err
-					}
-				}
-				writes = append(writes, float64(time.Since(start).Microseconds())/float64(*inserts))
-				c := time.Now()
-				if err := exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-					return err
-				}
-				ckpts = append(ckpts, float64(time.Since(c).Microseconds())/float64(*inserts))
+			m, err := b.measure(size, inserts, runs, v.fn)
+			if err != nil {
+				return err
 			}
-			w, c := median(writes), median(ckpts)
-			results[size] = append(results[size], w+c)
-			fmt.Printf("  %5d rows/tx  %-40s %7.1f µs per row in the transaction + %6.1f µs checkpoint = %7.1f µs  (runs: %s)\n",
-				size, v.name, w, c, w+c, fmtRuns(writes))
+			results[size] = append(results[size], m.total)
+			fmt.Printf("  %5d rows/tx  %-40s %s\n", size, v.name, m)
 		}
 	}
 	for _, size := range sizes {
-		r, k := results[size][randomRow], results[size][randomKeyVariant]
-		per := *tables*r + *indexes*k
-		fmt.Printf("floor at %d rows/tx: %.1f table rows x %.1f µs + %.1f index entries x %.1f µs = %.0f µs per song = at most %.0f songs/s from one writer\n",
-			size, *tables, r, *indexes, k, per, 1e6/per)
+		r, k := results[size][1], results[size][2]
+		per := b.tables*r + b.indexes*k
+		fmt.Printf("%s floor at %d rows/tx: %.1f table rows x %.1f µs + %.1f index entries x %.1f µs = %.0f µs per song = at most %.0f songs/s from one writer\n",
+			disc, size, b.tables, r, b.indexes, k, per, 1e6/per)
 	}
 	return nil
+}
+
+// wholeSongs times transactions of songsPerTx whole songs (the floor), and
+// each tree alone in transactions of the entries those songs put in it.
+func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, runs int, perTree bool) error {
+	rowsTx := max(1, int(math.Round(b.tables*float64(songsPerTx))))
+	keysTx := max(1, int(math.Round(b.indexes*float64(songsPerTx))))
+	fmt.Printf("  %d songs per transaction:\n", songsPerTx)
+	var r, k measured
+	var err error
+	if perTree {
+		if r, err = b.measure(rowsTx, inserts, runs, b.randomRow); err != nil {
+			return err
+		}
+		fmt.Printf("    %5d rows/tx  %-32s %s\n", rowsTx, "table at a random rowid", r)
+		if k, err = b.measure(keysTx, inserts, runs, b.randomKey); err != nil {
+			return err
+		}
+		fmt.Printf("    %5d keys/tx  %-32s %s\n", keysTx, "index at a random key", k)
+	}
+	s, err := b.measure(songsPerTx, songs, runs, b.song)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    %5d songs/tx %-32s %s\n", songsPerTx, "whole songs, µs per song", s)
+	if b.privacy {
+		fmt.Printf("    reserve: %.2f pages taken per song, %.0f top-ups per run of %d songs (medians)\n", s.pages, s.topUps, songs)
+	}
+	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs)\n", disc, songsPerTx, s.total, 1e6/s.total)
+	if !perTree {
+		return nil
+	}
+	per := b.tables*r.total + b.indexes*k.total
+	fmt.Printf("%s floor at %d songs/tx, per tree: "+
+		"%.1f x %.1f + %.1f x %.1f = %.0f µs (%.0f songs/s; counts each transaction's commit and checkpoint once per tree)\n",
+		disc, songsPerTx, b.tables, r.total, b.indexes, k.total, per, 1e6/per)
+	return nil
+}
+
+func positiveInts(flagName, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // spreadKey is the i-th of n 15-character keys in sorted order, spread
