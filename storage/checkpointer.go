@@ -68,6 +68,9 @@ func startCheckpointer(app core.App, bulk bool) (stop func()) {
 				since = time.Time{}
 				continue
 			}
+			if !bulk && JournalOf(app).group.active() {
+				continue // the uploads in flight empty it when their group ends
+			}
 			if bulk {
 				if walSize(app) > bulkCheckpointAbove {
 					if _, err := app.DB().NewQuery("PRAGMA wal_checkpoint(PASSIVE)").Execute(); err != nil {

@@ -28,3 +28,17 @@ func SetLayoutRewrite(app core.App, maxPause time.Duration, duty int) {
 	defer l.mu.Unlock()
 	l.maxPause, l.duty = maxPause, time.Duration(duty)
 }
+
+// CommitGroups counts the commit groups a journal has finished.
+func CommitGroups(j *Journal) uint64 {
+	j.group.mu.Lock()
+	defer j.group.mu.Unlock()
+	return j.group.done
+}
+
+// GroupClosing reports a group in which a member has committed.
+func GroupClosing(j *Journal) bool {
+	j.group.mu.Lock()
+	defer j.group.mu.Unlock()
+	return j.group.closing
+}

@@ -32,14 +32,78 @@ import (
 //     the file to zero bytes, and journal_size_limit(0) does the same when
 //     SQLite resets the WAL by itself).
 //
-// Account writes are rare (a sign-up, a consent); contribution writes pay
-// one checkpoint each (BENCHMARKS.md measures it).
+// Account writes are rare (a sign-up, a consent). Contribution writes
+// that overlap form a commit group and share one checkpoint: once one of
+// them has committed, new ones wait until the group's last member has
+// committed and emptied the WAL, and every member is acknowledged after
+// that checkpoint. So the WAL never holds more than the overlapping
+// uploads being acknowledged together, and a checkpoint never waits for
+// another upload's open transaction (BENCHMARKS.md measures the cost).
 type Journal struct {
 	gate sync.RWMutex
 	app  core.App
 	// ckpt serialises this process's checkpoints: SQLite answers a second
 	// checkpoint at the same moment with "busy" at once, without waiting
 	ckpt sync.Mutex
+
+	group commitGroup
+}
+
+// commitGroup is the contribution writes one checkpoint serves.
+type commitGroup struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	writing int    // members still in their write
+	closing bool   // a member has committed: new writes wait for the next group
+	done    uint64 // groups finished
+}
+
+// join enters the current group, waiting while one is finishing, and
+// returns its number.
+func (g *commitGroup) join() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cond.L == nil {
+		g.cond.L = &g.mu
+	}
+	for g.closing {
+		g.cond.Wait()
+	}
+	g.writing++
+	return g.done
+}
+
+// leave ends a member's write. The last member returns true and must call
+// finish; the others wait until it has.
+func (g *commitGroup) leave(n uint64) (last bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.writing--
+	g.closing = true
+	if g.writing == 0 {
+		return true
+	}
+	for g.done == n {
+		g.cond.Wait()
+	}
+	return false
+}
+
+// finish acknowledges the group's members and opens the next group.
+func (g *commitGroup) finish() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.done++
+	g.closing = false
+	g.cond.Broadcast()
+}
+
+// active reports a group writing or finishing (the background
+// checkpointer leaves the WAL to it).
+func (g *commitGroup) active() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writing > 0 || g.closing
 }
 
 // JournalOf returns the app's journal (one per app, shared by every hook
@@ -63,31 +127,53 @@ const (
 // ErrWALBusy says the WAL could not be emptied in time.
 var ErrWALBusy = errors.New("the database journal could not be emptied in time")
 
-// Contribution runs fn, a write of contributed rows, then empties the
-// WAL. Many run at once (SQLite still commits them one at a time); none
-// runs while an account write does. fn's error is returned; a checkpoint
-// that cannot finish now is left to the checkpointer, which retries.
+// Contribution runs fn, a write of contributed rows, in the current
+// commit group, and returns once the group's WAL frames are in data.db
+// and the WAL is empty. Many run at once (SQLite still commits them one at
+// a time); none runs while an account write does. fn's error is returned;
+// a checkpoint that cannot finish now is left to the checkpointer, which
+// retries.
 func (j *Journal) Contribution(fn func() error) error {
 	j.gate.RLock()
 	defer j.gate.RUnlock()
+	n := j.group.join()
+	left := false
+	defer func() {
+		if !left { // fn panicked: leave the group all the same, or it never ends
+			if j.group.leave(n) {
+				j.endGroup()
+			}
+		}
+	}()
 	err := fn()
 	if err == nil {
-		l := layoutOf(j.app)
-		if lerr := l.maintainAfter(j.app, l.committed()); lerr != nil {
-			j.app.Logger().Warn("songcommons: layout maintenance after a contribution failed", slog.String("error", lerr.Error()))
-		}
+		layoutOf(j.app).committed()
 	}
-	// also after a failure: a rolled-back transaction may have spilled
-	// pages into the WAL file, which truncation removes. A reader that
-	// holds an old snapshot longer than contributionCheckpointWait (a
-	// backup) leaves the WAL to the checkpointer goroutine.
+	left = true
+	if j.group.leave(n) {
+		j.endGroup()
+	}
+	return err
+}
+
+// endGroup is the work of a commit group's last member: the layout
+// maintenance, then the checkpoint that empties the WAL (also after a
+// failed write: a rolled-back transaction may have spilled pages into the
+// WAL file, which truncation removes), then the members are released. A
+// reader that holds an old snapshot longer than contributionCheckpointWait
+// (a backup) leaves the WAL to the checkpointer goroutine.
+func (j *Journal) endGroup() {
+	defer j.group.finish()
+	l := layoutOf(j.app)
+	if lerr := l.maintainAfter(j.app, l.seq.Load()); lerr != nil {
+		j.app.Logger().Warn("songcommons: layout maintenance after a contribution failed", slog.String("error", lerr.Error()))
+	}
 	if j.app.Store().Has(core.StoreKeyActiveBackup) {
-		return err // the backup's snapshot keeps the WAL from emptying until it ends
+		return // the backup's snapshot keeps the WAL from emptying until it ends
 	}
 	if ckErr := emptyWALWithin(j.app, contributionCheckpointWait); ckErr != nil && !errors.Is(ckErr, ErrWALBusy) {
 		j.app.Logger().Warn("songcommons: checkpoint after a contribution failed", slog.String("error", ckErr.Error()))
 	}
-	return err
 }
 
 // Account runs fn, a write of account data, alone: after the contribution
