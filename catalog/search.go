@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"encoding/json"
+
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/search"
@@ -17,6 +19,8 @@ type SearchHit struct {
 	Key           string  `json:"key,omitempty"`
 	Scale         string  `json:"scale,omitempty"`
 	Exact         int     `json:"exact"` // query words the song matches as whole words (the others as prefixes)
+	// Embeddings counts the song's embedding contributions per model.
+	Embeddings map[string]int `json:"embeddings,omitempty"`
 }
 
 // SearchHits are the songs of a page of search hits, in the hits' order,
@@ -37,6 +41,7 @@ func SearchHits(app core.App, hits []search.Hit) ([]SearchHit, error) {
 		if r := songs[h.Key]; r != nil {
 			s.Artist, s.Title, s.Album, s.Contributions = r.Artist, r.Title, r.Album, r.Contributions
 			s.Tempo, s.Key, s.Scale = r.Tempo, r.Key, r.Scale
+			_ = json.Unmarshal([]byte(r.Embeddings), &s.Embeddings)
 		}
 		out = append(out, s)
 	}
