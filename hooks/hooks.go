@@ -46,7 +46,7 @@ func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Index
 	bindLogs(app, cfg)
 	bindRealtime(app)
 	bindSimilarity(app, cfg, s.sim)
-	bindSearch(app, s.search)
+	bindSearch(app, cfg, s.search)
 	s.accounts = bindAccounts(app, cfg)
 	s.bindServiceRoutes(app)
 	bindPocketBaseUploads(app, s.gates)
