@@ -515,6 +515,7 @@ func TestUI(t *testing.T) {
 		p.do(chromedp.Click(chromedp.CSS("#next")))
 		p.wait("page 2", `document.querySelector('#page-info').textContent === 'Page 2 of 2' && document.querySelector('#next').disabled`)
 		p.shot("02-browse")
+		before := len(net.all())
 		p.do(chromedp.SendKeys(chromedp.CSS("#q"), "one more"))
 		p.wait("one result", `document.querySelectorAll('#results li').length === 1 && document.querySelector('#results li .title').textContent === 'One More Time'`)
 		if loc := p.location(); !strings.Contains(loc, "q=one+more") && !strings.Contains(loc, "q=one%20more") {
@@ -522,6 +523,49 @@ func TestUI(t *testing.T) {
 		}
 		p.noRawJSON()
 		p.shot("02-search")
+		// typing asks the search route, never the record API with a filter
+		searched := false
+		for _, r := range net.all()[before:] {
+			if strings.Contains(r.url, "/api/songcommons/search?") && strings.Contains(r.url, "q=one") {
+				searched = true
+			}
+			if strings.Contains(r.url, "/api/collections/songs/records") && strings.Contains(r.url, "filter=") {
+				t.Errorf("the search page scanned the songs through the record API: %s", r.url)
+			}
+		}
+		if !searched {
+			t.Error("typing did not ask /api/songcommons/search")
+		}
+		// more than a page of matches (added for this step, and deleted
+		// after it, so the other steps see the seeded catalog): ranked pages
+		// with the route's total
+		score, err := app.FindCollectionByNameOrId("score")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var extra []*core.Record
+		for i := range 25 {
+			r := core.NewRecord(score)
+			r.Load(map[string]any{"artist": "Pager Test", "title": fmt.Sprintf("Page Filler %02d", i), "tempo": 100, "key": "C", "scale": "major"})
+			if err := app.Save(r); err != nil {
+				t.Fatal(err)
+			}
+			extra = append(extra, r)
+		}
+		p.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#q').value = ''`), chromedp.SendKeys(chromedp.CSS("#q"), "pager fill"))
+		p.wait("the total and a pager", `document.querySelector('#result-count').textContent.startsWith('25 songs match “pager fill”') && !document.querySelector('#pager').hidden && document.querySelectorAll('#results li').length === 20`)
+		p.do(chromedp.Click(chromedp.CSS("#next")))
+		p.wait("page 2 of the search", `document.querySelector('#page-info').textContent === 'Page 2 of 2' && document.querySelector('#next').disabled && document.querySelectorAll('#results li').length === 5`)
+		if loc := p.location(); !strings.Contains(loc, "q=pager+fill") || !strings.Contains(loc, "page=2") {
+			t.Errorf("the search page is not in the address: %s", loc)
+		}
+		for _, r := range extra {
+			if err := app.Delete(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#q').value = ''`), chromedp.SendKeys(chromedp.CSS("#q"), "pager"))
+		p.wait("the deleted songs gone", `document.querySelector('#result-count').textContent.startsWith('No song matches “pager”')`)
 		// accents: "beyonce" finds "Beyoncé"
 		p.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#q').value = ''`), chromedp.SendKeys(chromedp.CSS("#q"), "beyonce"))
 		p.wait("the accent-free match", `document.querySelector('#results li .artist')?.textContent.includes('Beyoncé')`)

@@ -1,8 +1,6 @@
 package contribute
 
 import (
-	"log/slog"
-
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
@@ -91,23 +89,22 @@ func RefreshSongsOf(app core.App, r *core.Record) error {
 	return nil
 }
 
-// RefreshIndexOf sets the similarity index of a changed embedding
-// record's song (and of its song and model before the change) from the
-// committed song_vectors rows. A failure is logged.
+// RefreshIndexOf sets the indexes of a changed contributed (or songs)
+// record's song, and of its song before the change, from the committed
+// rows: the similarity index for an embedding record (its song and model
+// before and after), the search index for every record. A failure is
+// logged.
 func (w *Writer) RefreshIndexOf(app core.App, r *core.Record) {
-	if w.index == nil {
-		return
-	}
-	keys := map[string][]string{}
-	for _, rec := range []*core.Record{r, r.Original()} {
-		if rec != nil {
-			m := rec.GetString("model")
-			keys[m] = append(keys[m], rec.GetString("song_key"))
+	vecKeys := map[string][]string{}
+	if r.Collection().Name == songdata.EmbeddingCollection {
+		for _, rec := range []*core.Record{r, r.Original()} {
+			if rec != nil {
+				m := rec.GetString("model")
+				vecKeys[m] = append(vecKeys[m], rec.GetString("song_key"))
+			}
 		}
 	}
-	if err := w.index.RefreshKeys(app, keys); err != nil {
-		app.Logger().Error("songcommons: similarity refresh failed", slog.String("error", err.Error()))
-	}
+	w.refreshIndexes(app, vecKeys, changedKeys(r, "song_key"))
 }
 
 // changedKeys are the values of field in r and, when it differs, in r's

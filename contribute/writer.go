@@ -21,6 +21,7 @@ import (
 
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/songsearch"
 	"songcommons/storage"
 )
 
@@ -35,6 +36,7 @@ type Journal interface {
 type Writer struct {
 	app     core.App
 	index   *similarity.Indexes // nil: no index to keep in step (offline)
+	search  *songsearch.Index   // nil: no search index to keep in step (offline)
 	journal Journal             // nil: writes run as they are (offline)
 }
 
@@ -43,6 +45,13 @@ type Writer struct {
 // for an offline process that no request writes to).
 func New(app core.App, index *similarity.Indexes, journal Journal) *Writer {
 	return &Writer{app: app, index: index, journal: journal}
+}
+
+// WithSearch makes the write path keep the search index ix in step with
+// the songs table too, and returns w.
+func (w *Writer) WithSearch(ix *songsearch.Index) *Writer {
+	w.search = ix
+	return w
 }
 
 // StoredIDs are the row ids an upload created, in request order.
@@ -202,19 +211,25 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 	if err != nil {
 		return StoredIDs{}, err
 	}
-	w.refreshIndex(app, vecKeys)
+	w.refreshIndexes(app, vecKeys, keys)
 	return ids, nil
 }
 
-// refreshIndex sets the index's vectors of the given songs per model from
-// the committed song_vectors rows; a failure is logged (the index catches
-// up at the next change of the song, or at the next start).
-func (w *Writer) refreshIndex(app core.App, keys map[string][]string) {
-	if w.index == nil || len(keys) == 0 {
-		return
+// refreshIndexes is the one place where the in-memory indexes follow a
+// committed change of songs: the similarity index's vectors of the given
+// songs per model from the committed song_vectors rows, and the search
+// index's songs from the committed songs rows. A failure is logged (the
+// index catches up at the next change of the song, or at the next start).
+func (w *Writer) refreshIndexes(app core.App, vecKeys map[string][]string, songKeys []string) {
+	if w.index != nil && len(vecKeys) > 0 {
+		if err := w.index.RefreshKeys(app, vecKeys); err != nil {
+			app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
+		}
 	}
-	if err := w.index.RefreshKeys(app, keys); err != nil {
-		app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
+	if w.search != nil && len(songKeys) > 0 {
+		if err := w.search.RefreshKeys(app, songKeys); err != nil {
+			app.Logger().Error("songcommons: search refresh failed", "error", err.Error())
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"fmt"
 	"net/http"
 
 	"songcommons/catalog"
@@ -40,6 +41,22 @@ var (
 		},
 		result: similarResult,
 		errors: map[int]string{http.StatusNotFound: "The song has no vector of this model yet."},
+	}
+	searchDoc = apiDoc{
+		summary: "Search songs by name",
+		description: "The songs whose artist, title or album hold every word of q, as a whole word or its beginning (folded like song keys: case and accents do not matter; " +
+			"CJK text matches by characters and character pairs), best first: more whole-word matches, then more contributions. " +
+			"The total is exact up to 10,000 and capped there (capped: true); pages go that deep.",
+		params: []param{
+			{name: "q", description: fmt.Sprintf("the words to search for (1 to %d characters)", MaxSearchQuery), schema: str(""), required: true},
+			{name: "page", description: "the page, from 1 (page × perPage ≤ 10,000)", schema: intg("")},
+			{name: "perPage", description: fmt.Sprintf("songs per page (1 to %d; default %d)", maxSearchPerPage, DefaultSearchPage), schema: intg("")},
+		},
+		result: obj([]string{"query", "page", "perPage", "total", "capped", "results"},
+			"query", str("the query searched"), "page", intg("the page"), "perPage", intg("songs per page"),
+			"total", intg("songs matching (at most 10,000 when capped)"),
+			"capped", boolean("more songs match than total says (show it as \"10,000+\")"),
+			"results", arr(typeOf[catalog.SearchHit](), "the songs of the page, best first")),
 	}
 	similarPostDoc = apiDoc{
 		summary: "Songs similar to a vector",

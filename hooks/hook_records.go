@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"slices"
+
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
@@ -16,7 +18,7 @@ const ReceiptHeader = "X-Songcommons-Receipt"
 // deletions by receipt or moderation) on the write path's steps
 // (contribute): validation and canonical values, a server-chosen id, the
 // receipt tag, a random rowid, the songs table, and after the commit the
-// similarity index (the After*Success hooks run only after the
+// similarity and search indexes (the After*Success hooks run only after the
 // transaction commits, so a rolled-back batch never reaches the index).
 func bindContributedRecords(app core.App, w *contribute.Writer) {
 	app.OnRecordValidate(ContributedCollections...).BindFunc(func(e *core.RecordEvent) error {
@@ -70,9 +72,12 @@ func bindContributedRecords(app core.App, w *contribute.Writer) {
 		w.RefreshIndexOf(e.App, e.Record)
 		return e.Next()
 	}
-	app.OnRecordAfterCreateSuccess("embedding").BindFunc(index)
-	app.OnRecordAfterUpdateSuccess("embedding").BindFunc(index)
-	app.OnRecordAfterDeleteSuccess("embedding").BindFunc(index)
+	// the contributed rows and the songs rows themselves (a superuser's
+	// edit or delete in the dashboard)
+	indexed := append(slices.Clone(ContributedCollections), "songs")
+	app.OnRecordAfterCreateSuccess(indexed...).BindFunc(index)
+	app.OnRecordAfterUpdateSuccess(indexed...).BindFunc(index)
+	app.OnRecordAfterDeleteSuccess(indexed...).BindFunc(index)
 
 	// moderation: deleting a song (superusers, in the dashboard) deletes its
 	// contributions, through the app so the index follows

@@ -15,6 +15,7 @@ import (
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/similarity"
+	"songcommons/songsearch"
 	"songcommons/storage"
 )
 
@@ -22,6 +23,7 @@ import (
 type service struct {
 	cfg      config.Config
 	sim      *similarity.Indexes
+	search   *songsearch.Index
 	writer   *contribute.Writer
 	accounts *accounts
 	gates    gates
@@ -34,8 +36,8 @@ type service struct {
 // similarity indexes it keeps. publicFS holds the web UI (pb_public); it
 // may be nil.
 func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Indexes {
-	s := &service{cfg: cfg, sim: similarity.New(), gates: newGates(cfg)}
-	s.writer = contribute.New(app, s.sim, storage.JournalOf(app))
+	s := &service{cfg: cfg, sim: similarity.New(), search: songsearch.New(), gates: newGates(cfg)}
+	s.writer = contribute.New(app, s.sim, storage.JournalOf(app)).WithSearch(s.search)
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
@@ -44,6 +46,7 @@ func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Index
 	bindLogs(app, cfg)
 	bindRealtime(app)
 	bindSimilarity(app, cfg, s.sim)
+	bindSearch(app, cfg, s.search)
 	s.accounts = bindAccounts(app, cfg)
 	s.bindServiceRoutes(app)
 	bindPocketBaseUploads(app, s.gates)

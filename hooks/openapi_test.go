@@ -275,6 +275,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		{http.MethodGet, "/api/songcommons/similar?song=daft%20punk%7Cone%20more%20time&model=clap", "", nil, 404},
 		{http.MethodPost, "/api/songcommons/similar", "", map[string]any{"vector": testVector(200, 3), "k": 3}, 200},
 		{http.MethodGet, "/api/songcommons/stats", "", nil, 200},
+		{http.MethodGet, "/api/songcommons/search?q=daft&perPage=5", "", nil, 200},
+		{http.MethodGet, "/api/songcommons/search?q=", "", nil, 400},
 		{http.MethodGet, "/api/songcommons/me", alice, nil, 200},
 		{http.MethodGet, "/api/songcommons/me", "", nil, 401},
 		{http.MethodPost, "/api/songcommons/me/consent", alice, map[string]any{"accept": true, "version": 1}, 200},

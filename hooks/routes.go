@@ -78,6 +78,8 @@ func (s *service) serviceRoutes() []route {
 			who: reader, gate: s.gates.reads, doc: similarGetDoc},
 		{method: http.MethodPost, path: "/similar", handler: similarPostHandler(s.sim),
 			who: reader, body: maxSimilarBody, gate: s.gates.reads, doc: similarPostDoc},
+		{method: http.MethodGet, path: "/search", handler: searchHandler(s.search),
+			who: reader, gate: s.gates.reads, doc: searchDoc},
 		{method: http.MethodPost, path: "/contribute", handler: contributeHandler(s.writer, s.accounts),
 			who: contributor, body: maxContributeBody, gate: s.gates.uploads, writes: true, doc: contributeDoc},
 		{method: http.MethodPost, path: "/receipts/delete", handler: receiptDeleteHandler(s.writer),

@@ -21,6 +21,7 @@ func TestRouteTable(t *testing.T) {
 		"POST /api/songcommons/lookup":           {"songcommonsReadGuard"},
 		"GET /api/songcommons/similar":           {"songcommonsReadGuard"},
 		"POST /api/songcommons/similar":          {"songcommonsReadGuard"},
+		"GET /api/songcommons/search":            {"songcommonsReadGuard"},
 		"POST /api/songcommons/contribute":       {"songcommonsCompactionGuard", "songcommonsSignedIn"},
 		"POST /api/songcommons/receipts/delete":  {"songcommonsCompactionGuard"},
 		"GET /api/songcommons/me":                {"songcommonsAccountUser"},

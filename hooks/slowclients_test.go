@@ -296,6 +296,7 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 		"POST /api/songcommons/lookup":     {"songcommonsReadGuard", "songcommonsBody", "songcommonsReadAdmission"},
 		"GET /api/songcommons/similar":     {"songcommonsReadGuard", "songcommonsReadAdmission"},
 		"POST /api/songcommons/similar":    {"songcommonsReadGuard", "songcommonsBody", "songcommonsReadAdmission"},
+		"GET /api/songcommons/search":      {"songcommonsReadGuard", "songcommonsReadAdmission"},
 		"POST /api/songcommons/contribute": {"songcommonsSignedIn", "songcommonsBody", "songcommonsUploadAdmission"},
 		"GET /api/songcommons/export":      {"songcommonsReadGuard", "songcommonsExportAdmission"},
 	}

@@ -47,16 +47,17 @@ type layout struct {
 	done int64        // seq when the last maintenance started (under mu)
 
 	// the background rewrite past rewriteBelow (under mu)
-	rewrittenSeq int64         // seq when the last rewrite started; -1: none since start-up
-	rewrittenAt  time.Time     // when the last rewrite ended
-	rewriteTook  time.Duration // how long it took
-	rewriteRate  float64       // bytes rewritten per second, last measured
-	rewrites     int           // rewrites run (inline and background)
-	maxPause     time.Duration // rewriteMaxPause, unless a test sets another
-	duty         time.Duration // rewriteDuty, unless a test sets another
-	next         *time.Timer   // the background rewrite due, if any
-	due          time.Time     // when next fires
-	stopped      bool          // the app is terminating
+	rewrittenSeq int64          // seq when the last rewrite started; -1: none since start-up
+	rewrittenAt  time.Time      // when the last rewrite ended
+	rewriteTook  time.Duration  // how long it took
+	rewriteRate  float64        // bytes rewritten per second, last measured
+	rewrites     int            // rewrites run (inline and background)
+	maxPause     time.Duration  // rewriteMaxPause, unless a test sets another
+	duty         time.Duration  // rewriteDuty, unless a test sets another
+	next         *time.Timer    // the background rewrite due, if any
+	due          time.Time      // when next fires
+	stopped      bool           // the app is terminating
+	emptying     sync.WaitGroup // a background rewrite emptying the WAL after mu (Add under mu while !stopped)
 }
 
 const (
@@ -209,6 +210,8 @@ func (l *layout) rewriteNow(app core.App) {
 			err = topUpReserve(app) // the rewrite left no free pages
 		}
 	}
+	l.emptying.Add(1) // the terminate hook waits for it: the app's DB must stay open
+	defer l.emptying.Done()
 	l.mu.Unlock()
 	if err == nil {
 		err = emptyWALWithin(app, contributionCheckpointWait)
@@ -308,6 +311,7 @@ func BindLayout(app core.App) {
 			l.next = nil
 		}
 		l.mu.Unlock()
+		l.emptying.Wait() // a rewrite past its stopped check still empties the WAL
 		return te.Next()
 	})
 }

@@ -34,6 +34,7 @@ type benchConfig struct {
 	LookupRequests int
 	LookupSize     int
 	SimilarReqs    int
+	SearchReqs     int
 	ContribReqs    int // per concurrency level and run
 	ContribSize    int
 	ContribConc    []int
@@ -362,8 +363,10 @@ func runBench(c *benchConfig) error {
 			err = c.benchMixed()
 		case "slow":
 			err = c.benchSlow()
+		case "search":
+			err = c.benchSearch()
 		default:
-			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow)", s)
+			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow, search)", s)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)

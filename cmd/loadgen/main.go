@@ -104,13 +104,14 @@ func intList(s string) ([]int, error) {
 // benchFlags registers the scenario flags; finish() parses the lists.
 func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	c := &benchConfig{}
-	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow")
+	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow, search")
 	fs.IntVar(&c.Songs, "songs", 0, "number of seeded songs (lookups pick existing songs in [0, songs))")
 	fs.IntVar(&c.Runs, "runs", 3, "runs per scenario (medians are reported)")
 	fs.DurationVar(&c.MaxDur, "duration", 30*time.Second, "hard cap of each measured loop")
 	fs.IntVar(&c.LookupRequests, "lookup-requests", 20, "lookup requests per run and variant")
 	fs.IntVar(&c.LookupSize, "lookup-size", 1000, "songs per lookup")
 	fs.IntVar(&c.SimilarReqs, "similar-requests", 50, "similar requests per run and kind")
+	fs.IntVar(&c.SearchReqs, "search-requests", 15, "search: requests per run, query and kind (route, record filter)")
 	fs.IntVar(&c.ContribReqs, "contribute-requests", 20, "uploads per concurrency level and run")
 	fs.IntVar(&c.ContribSize, "contribute-size", 500, "songs per upload")
 	conc := fs.String("contribute-conc", "1,2,4", "upload concurrency levels")

@@ -1,7 +1,9 @@
 // Search: songs (one row per song, the consensus of its contributions) by
-// artist or title, as you type, paginated.
+// artist, title or album, as you type, paginated: /api/songcommons/search
+// (words and word beginnings, ranked); with no words, every song A to Z
+// through the record API.
 
-import { api, pb, showError, el, $, fmtInt, fmtNum, keyName, songURL, plural } from './app.js';
+import { api, showError, el, $, fmtInt, fmtNum, keyName, songURL, plural } from './app.js';
 
 const PER_PAGE = 20;
 const input = $('#q');
@@ -14,21 +16,8 @@ let seq = 0;
 let controller = null;
 let current = { q: '', page: 1 };
 
-// fold lower-cases and drops accents, as song keys are written.
-const fold = (s) => s.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
-
-function buildFilter(q) {
-  const words = q.split(/\s+/).filter(Boolean).slice(0, 8);
-  if (!words.length) return '';
-  const parts = [];
-  const params = {};
-  words.forEach((w, i) => {
-    params[`w${i}`] = w;
-    params[`f${i}`] = fold(w);
-    parts.push(`(artist ~ {:w${i}} || title ~ {:w${i}} || song_key ~ {:f${i}})`);
-  });
-  return pb.filter(parts.join(' && '), params);
-}
+// MAX_TOTAL is where the search route stops counting (it says capped).
+const MAX_TOTAL = 10000;
 
 function item(s) {
   const facts = [];
@@ -54,31 +43,45 @@ function syncURL(q, page) {
 
 async function run(q, page) {
   q = q.trim();
+  if (q) page = Math.min(page, MAX_TOTAL / PER_PAGE); // as deep as the search's pages go
   current = { q, page };
   syncURL(q, page);
   const mine = ++seq;
   if (controller) controller.abort();
   controller = new AbortController();
-  const params = new URLSearchParams({
-    page: String(page), perPage: String(PER_PAGE), sort: 'artist,title',
-    fields: 'id,song_key,artist,title,contributions,tempo,key,scale,embeddings',
-  });
-  const filter = buildFilter(q);
-  if (filter) params.set('filter', filter);
   list.setAttribute('aria-busy', 'true');
   try {
-    const res = await api(`/api/collections/songs/records?${params}`, { signal: controller.signal });
+    let items, total, pages, capped = false;
+    if (q) {
+      // the search route: an in-memory index of names, ranked, no table scan
+      const params = new URLSearchParams({ q: q.slice(0, 200), page: String(page), perPage: String(PER_PAGE) });
+      const res = await api(`/api/songcommons/search?${params}`, { signal: controller.signal });
+      items = res.results;
+      total = res.total;
+      capped = res.capped;
+      pages = Math.max(1, Math.ceil(total / PER_PAGE)); // total is at most MAX_TOTAL, as deep as pages go
+    } else {
+      // browsing: the songs table in artist order (an index walk, no filter)
+      const params = new URLSearchParams({
+        page: String(page), perPage: String(PER_PAGE), sort: 'artist,title',
+        fields: 'id,song_key,artist,title,contributions,tempo,key,scale,embeddings',
+      });
+      const res = await api(`/api/collections/songs/records?${params}`, { signal: controller.signal });
+      items = res.items;
+      total = res.totalItems;
+      pages = Math.max(1, res.totalPages);
+    }
     if (mine !== seq) return;
     errBox.hidden = true;
-    list.replaceChildren(...res.items.map(item));
-    const total = res.totalItems;
-    if (!q) count.textContent = total ? `${plural(total, 'song')} in the dataset, A to Z by artist.` : 'The dataset has no songs yet.';
-    else count.textContent = total ? `${plural(total, 'song')} ${total === 1 ? 'matches' : 'match'} “${q}”.`
+    list.replaceChildren(...items.map(item));
+    const shown = capped ? `${fmtInt(MAX_TOTAL)}+ songs` : plural(total, 'song');
+    if (!q) count.textContent = total ? `${shown} in the dataset, A to Z by artist.` : 'The dataset has no songs yet.';
+    else count.textContent = total ? `${shown} ${total === 1 && !capped ? 'matches' : 'match'} “${q}”, best matches first.`
       : `No song matches “${q}”. Try fewer or shorter words.`;
-    pager.hidden = res.totalPages <= 1;
-    $('#page-info').textContent = `Page ${fmtInt(res.page)} of ${fmtInt(res.totalPages)}`;
-    $('#prev').disabled = res.page <= 1;
-    $('#next').disabled = res.page >= res.totalPages;
+    pager.hidden = pages <= 1;
+    $('#page-info').textContent = `Page ${fmtInt(page)} of ${capped ? 'at least ' : ''}${fmtInt(pages)}`;
+    $('#prev').disabled = page <= 1;
+    $('#next').disabled = page >= pages;
   } catch (err) {
     if (err && err.name === 'AbortError') return;
     if (mine !== seq) return;

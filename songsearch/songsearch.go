@@ -1,0 +1,160 @@
+// Package songsearch keeps the in-memory search index of the songs' names
+// (search.Index) in step with the songs table: built from it at start-up,
+// refreshed from it per song after every committed change. Nothing of it
+// is written to disk, so no copy of the data directory can group songs by
+// the upload that added them through it; the cost is a rebuild at every
+// start (about 4 CPU-seconds and 200 MB of RAM at 1M songs,
+// search/BENCH_NOTES.md).
+package songsearch
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/search"
+	"songcommons/storage"
+)
+
+// Index is the search index of one app's songs table.
+type Index struct {
+	refreshMu sync.Mutex // serialises loads and refreshes so a stale read never wins
+	mu        sync.RWMutex
+	ix        *search.Index // nil until loaded
+}
+
+// New returns an index that is not loaded yet: the first search loads it
+// (Load at start-up does it ahead of the first search).
+func New() *Index { return &Index{} }
+
+// Load builds the index from the songs table, replacing any index held.
+func (x *Index) Load(app core.App) error {
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	return x.load(app)
+}
+
+func (x *Index) load(app core.App) error {
+	rows, err := app.DB().NewQuery("SELECT song_key, artist, title, album, contributions FROM songs").Rows()
+	if err != nil {
+		return fmt.Errorf("search: reading songs: %w", err)
+	}
+	defer rows.Close()
+	var scanErr error
+	ix, err := search.Build(func(yield func(search.Song) bool) {
+		for rows.Next() {
+			var s search.Song
+			if scanErr = rows.Scan(&s.Key, &s.Artist, &s.Title, &s.Album, &s.Contributions); scanErr != nil {
+				return
+			}
+			if s.Key == "" {
+				continue
+			}
+			if !yield(s) {
+				return
+			}
+		}
+		scanErr = rows.Err()
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return fmt.Errorf("search: building the index: %w", err)
+	}
+	x.mu.Lock()
+	x.ix = ix
+	x.mu.Unlock()
+	return nil
+}
+
+// index returns the index, loading it from the songs table if it is
+// missing.
+func (x *Index) index(app core.App) (*search.Index, error) {
+	x.mu.RLock()
+	ix := x.ix
+	x.mu.RUnlock()
+	if ix != nil {
+		return ix, nil
+	}
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	x.mu.RLock()
+	ix = x.ix
+	x.mu.RUnlock()
+	if ix != nil {
+		return ix, nil
+	}
+	if err := x.load(app); err != nil {
+		return nil, err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ix, nil
+}
+
+// Len is the number of songs in the index (0 when it is not loaded).
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.ix == nil {
+		return 0
+	}
+	return x.ix.Len()
+}
+
+// Search answers one page of a query (search.Index.Search), loading the
+// index first if it is missing.
+func (x *Index) Search(app core.App, q string, page, perPage int) (search.Result, error) {
+	ix, err := x.index(app)
+	if err != nil {
+		return search.Result{}, err
+	}
+	return ix.Search(q, page, perPage), nil
+}
+
+// RefreshKeys sets the given songs from the committed songs table: a song
+// with a row is added (or updated), a song without one leaves the index.
+// Refreshes are serialised and read the committed state, so a stale read
+// never wins. An index not loaded yet is left alone (its load reads the
+// change).
+func (x *Index) RefreshKeys(app core.App, keys []string) error {
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	x.mu.RLock()
+	ix := x.ix
+	x.mu.RUnlock()
+	if ix == nil {
+		return nil
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" }))))
+	return storage.InChunks(keys, func(chunk []string, args []any) error {
+		var rows []struct {
+			Key           string `db:"song_key"`
+			Artist        string `db:"artist"`
+			Title         string `db:"title"`
+			Album         string `db:"album"`
+			Contributions int    `db:"contributions"`
+		}
+		if err := app.DB().Select("song_key", "artist", "title", "album", "contributions").From("songs").
+			Where(dbx.In("song_key", args...)).All(&rows); err != nil {
+			return fmt.Errorf("search: reading songs: %w", err)
+		}
+		found := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			if err := ix.Add(search.Song{Key: r.Key, Artist: r.Artist, Title: r.Title, Album: r.Album, Contributions: r.Contributions}); err != nil {
+				return fmt.Errorf("search: song %q: %w", r.Key, err)
+			}
+			found[r.Key] = true
+		}
+		for _, k := range chunk {
+			if !found[k] {
+				ix.Remove(k)
+			}
+		}
+		return nil
+	})
+}
