@@ -194,6 +194,11 @@ func TestCompactionKeepsEveryAcknowledgedWrite(t *testing.T) {
 	}
 	before := rowids(t, app.DB())
 
+	// the writer's last commits must be in the WAL at the snapshot (what
+	// the test is about): the background checkpointer waits until then
+	resume := sync.OnceFunc(storage.PauseCheckpoints(app))
+	defer resume()
+
 	// a writer that never pauses; an acknowledgement is a Save that returned
 	var (
 		mu      sync.Mutex
@@ -226,6 +231,7 @@ func TestCompactionKeepsEveryAcknowledgedWrite(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(app.DataDir(), "data.db-wal")); err != nil || fi.Size() == 0 {
 			t.Errorf("the last commits should be in the WAL at the snapshot (%v): the test would prove less", err)
 		}
+		resume()
 		other, err := dbx.Open("sqlite", filepath.Join(app.DataDir(), "data.db")+"?_pragma=busy_timeout(200)")
 		if err != nil {
 			t.Fatal(err)

@@ -71,6 +71,9 @@ func startCheckpointer(app core.App, bulk bool) (stop func()) {
 			if !bulk && JournalOf(app).group.active() {
 				continue // the uploads in flight empty it when their group ends
 			}
+			if app.Store().Has(checkpointsPaused) {
+				continue
+			}
 			if bulk {
 				if walSize(app) > bulkCheckpointAbove {
 					if _, err := app.DB().NewQuery("PRAGMA wal_checkpoint(PASSIVE)").Execute(); err != nil {
@@ -122,4 +125,16 @@ func BindCheckpointer(app core.App) {
 		mu.Unlock()
 		return e.Next()
 	})
+}
+
+// checkpointsPaused, while set in the app's store, keeps the background
+// checkpointer from running.
+const checkpointsPaused = "songcommonsCheckpointsPaused"
+
+// PauseCheckpoints stops the background checkpointer from emptying the
+// WAL until resume is called (a test that needs commits to stay in the
+// WAL; the journal's own checkpoints still run).
+func PauseCheckpoints(app core.App) (resume func()) {
+	app.Store().Set(checkpointsPaused, true)
+	return func() { app.Store().Remove(checkpointsPaused) }
 }
