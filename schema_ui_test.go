@@ -54,6 +54,7 @@ func TestUIFieldsFollowTheSchema(t *testing.T) {
 	for js, want := range map[string]float64{
 		"MAX_TEXT": field("artist").Max, "MAX_ANALYZER": field("analyzer").Max, "MAX_TEMPO": field("tempo").Max,
 		"MAX_DURATION": field("duration").Max, "MAX_ENERGY": field("energy").Max, "MAX_LABELS": songdata.MaxLabels,
+		"MAX_FINGERPRINT": field("fingerprint").Max, "MAX_FINGERPRINT_ITEMS": songdata.MaxFingerprintItems,
 	} {
 		if got := number(js); got != want {
 			t.Errorf("parse.js %s = %g, the schema says %g", js, got, want)
@@ -64,6 +65,9 @@ func TestUIFieldsFollowTheSchema(t *testing.T) {
 	}
 	if got, want := list("ANALYSIS"), songdata.Names(songdata.AnalysisFields()); !slices.Equal(got, want) {
 		t.Errorf("parse.js ANALYSIS %v, the schema's analysis fields %v", got, want)
+	}
+	if got, want := list("AUDIO"), songdata.Names(songdata.AudioFields()); !slices.Equal(got, want) {
+		t.Errorf("parse.js AUDIO %v, the schema's audio fields %v", got, want)
 	}
 	var numeric []string
 	for _, f := range songdata.ScoreFields() {

@@ -219,10 +219,14 @@ func seedCatalog(t *testing.T, app core.App) {
 	}
 	base := testsupport.Vector(200, 1)
 	baseClap := testsupport.Vector(512, 2)
-	for _, tp := range []float64{122.9, 61.5, 123.1} {
-		save(score, map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": tp, "key": "F#", "scale": "minor",
+	for i, tp := range []float64{122.9, 61.5, 123.1} {
+		row := map[string]any{"artist": "Daft Punk", "title": "One More Time", "tempo": tp, "key": "F#", "scale": "minor",
 			"mood_vector": "house:0.8,electronic:0.6,dance:0.5", "energy": 0.61, "other_features": "danceable:0.93,happy:0.4,party:0.35",
-			"album": "Discovery", "duration": 320.4, "mbid": "5b11f4ce-a62d-471e-81fc-a69a8278c7da"})
+			"album": "Discovery", "duration": 320.4, "mbid": "5b11f4ce-a62d-471e-81fc-a69a8278c7da"}
+		if i == 0 { // one analysis came with the audio's fingerprint (a real one, of a 318 s track)
+			row["fingerprint"] = printOf(t, "battle").Fingerprint
+		}
+		save(score, row)
 	}
 	save(emb, map[string]any{"artist": "Daft Punk", "title": "One More Time", "embedding": base})
 	save(emb, map[string]any{"artist": "Daft Punk", "title": "One More Time", "model": "clap", "embedding": baseClap})
@@ -580,9 +584,10 @@ func TestUI(t *testing.T) {
 		if loc := p.location(); !strings.Contains(loc, "key=daft%20punk%7Cone%20more%20time") {
 			t.Errorf("song address %s", loc)
 		}
-		p.wait("the facts", `document.querySelectorAll('.facts-grid .fact').length === 4`)
+		p.wait("the facts", `document.querySelectorAll('.facts-grid .fact').length === 5`)
 		facts := p.text(".facts-grid")
-		for _, want := range []string{"123", "BPM", "F♯ minor", "Contributions\n3", "of the analyses agree"} {
+		for _, want := range []string{"123", "BPM", "F♯ minor", "Contributions\n3", "of the analyses agree",
+			"Identified by\nits audio", "1 contribution carried an audio fingerprint"} {
 			if !strings.Contains(facts, want) {
 				t.Errorf("facts lack %q:\n%s", want, facts)
 			}
@@ -602,6 +607,9 @@ func TestUI(t *testing.T) {
 		p.shot("03-song")
 		p.do(chromedp.Click(chromedp.CSS(`[data-model="musicnn"] ol.similar li a`)))
 		p.wait("the neighbour's page", `location.pathname === '/song.html' && document.querySelector('#song-title').textContent !== 'One More Time' && document.querySelectorAll('[data-model="musicnn"] ol.similar li a').length > 0`)
+		if got := p.text("#song-identity"); !strings.Contains(got, "no contribution carried an audio fingerprint") {
+			t.Errorf("a song without fingerprints says %q", got)
+		}
 	})
 
 	t.Run("errors are shown in words", func(t *testing.T) {
@@ -934,4 +942,13 @@ func TestUI(t *testing.T) {
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal("the browser tests ran out of time")
 	}
+}
+
+// printOf is the original of a recording of the real-audio corpus.
+func printOf(t *testing.T, recording string) testsupport.Print {
+	_, variants := testsupport.Recordings(t)
+	if len(variants[recording]) == 0 {
+		t.Fatalf("no recording %q in the corpus", recording)
+	}
+	return variants[recording][0]
 }

@@ -40,6 +40,9 @@ func TestIndexesServeQueries(t *testing.T) {
 		{"idx_embedding_mbid", identifierQuery(db, "embedding", "mbid")},
 		{"idx_score_isrc", identifierQuery(db, "score", "isrc")},
 		{"idx_embedding_isrc", identifierQuery(db, "embedding", "isrc")},
+		// aliases: lookups by artist and title, identity of an upload (AliasTargets)
+		{"idx_score_tags_key", catalog.AliasQuery(db, "score", []any{"a|b", "c|d"})},
+		{"idx_embedding_tags_key", catalog.AliasQuery(db, "embedding", []any{"a|b", "c|d"})},
 		// lookup, the bulk store's existing-songs query, similar by song
 		{"idx_songs_song_key", db.Select("song_key").From("songs").Where(dbx.In("song_key", "a", "b"))},
 		// the web UI's search list: sort=artist,title

@@ -9,13 +9,18 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/fingerprint"
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/songprint"
 	"songcommons/storage"
 )
 
@@ -39,6 +44,20 @@ type SongAnswer struct {
 	Outliers      int                  `json:"outliers,omitempty"`
 	Embeddings    map[string][]float32 `json:"embeddings,omitempty"`
 	EmbeddingRows map[string]int       `json:"embedding_contributions,omitempty"`
+	// Fingerprints counts the contributions that carried an audio
+	// fingerprint: the song is identified by its audio when it is > 0.
+	Fingerprints int `json:"fingerprints"`
+	// MatchedBy is the identifier that found the song: fingerprint,
+	// artist_title, mbid or isrc.
+	MatchedBy string `json:"matched_by,omitempty"`
+	// PrintMatch says how well the fingerprint matched.
+	PrintMatch *PrintMatch `json:"fingerprint_match,omitempty"`
+	// Alias is set when artist and title found the song as the tags of a
+	// contribution it holds by fingerprint, not as its own.
+	Alias bool `json:"alias,omitempty"`
+	// Candidates are the songs an ambiguous query matched (found is
+	// false: none is picked).
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 // songRow is a row of the songs table.
@@ -61,13 +80,15 @@ type songRow struct {
 	ISRC           string  `db:"isrc"`
 	Embeddings     string  `db:"embeddings"`
 	Outliers       int     `db:"outliers"`
+	Fingerprints   int     `db:"fingerprints"`
 }
 
-const songColumns = "song_key, artist, title, contributions, tempo, tempo_agreement, key, scale, key_agreement, energy, mood_vector, other_features, album, duration, mbid, isrc, embeddings, outliers"
+const songColumns = "song_key, artist, title, contributions, tempo, tempo_agreement, key, scale, key_agreement, energy, mood_vector, other_features, album, duration, mbid, isrc, embeddings, outliers, fingerprints"
 
 func (r *songRow) answer() SongAnswer {
 	a := SongAnswer{Found: true, SongKey: r.SongKey, Artist: r.Artist, Title: r.Title, MBID: r.MBID, ISRC: r.ISRC,
-		Contributions: r.Contributions, Album: r.Album, Duration: r.Duration, Outliers: r.Outliers, MoodVector: r.MoodVector}
+		Contributions: r.Contributions, Album: r.Album, Duration: r.Duration, Outliers: r.Outliers, MoodVector: r.MoodVector,
+		Fingerprints: r.Fingerprints}
 	if r.Contributions > 0 {
 		a.Tempo = &songdata.Agreed{Value: r.Tempo, Agreement: r.TempoAgreement}
 		a.Key = &songdata.AgreedKey{Value: r.Key, Scale: r.Scale, Agreement: r.KeyAgreement}
@@ -150,67 +171,179 @@ func keysByIdentifier(app core.App, column string, values []string) (map[string]
 	return out, nil
 }
 
-// Query is one song asked for: by its song key (from artist and title),
-// else by its MBID (lower case), else by its ISRC (upper case, no dashes).
+// Query is one song asked for, by any of its identifiers: its audio
+// fingerprint (sub-fingerprints and duration), its song key (from artist
+// and title), its MBID (lower case), its ISRC (upper case, no dashes).
 // Artist and title are answered back when the song is not found.
 type Query struct {
 	Key, Artist, Title, MBID, ISRC string
+	Fingerprint                    []uint32
+	Duration                       float64
+}
+
+// Identifiers a song was found by (SongAnswer.MatchedBy), in the order
+// they are tried.
+const (
+	ByFingerprint = "fingerprint"
+	ByArtistTitle = "artist_title"
+	ByMBID        = "mbid"
+	ByISRC        = "isrc"
+)
+
+// PrintMatch says how well a fingerprint matched the song it found.
+type PrintMatch struct {
+	Score   float64 `json:"score"`   // share of agreeing bits at the best alignment
+	Overlap float64 `json:"overlap"` // seconds of audio compared
+	Offset  float64 `json:"offset"`  // where the query's audio starts in the song's, seconds
+}
+
+// Candidate is one of the songs an ambiguous query matched.
+type Candidate struct {
+	SongKey string      `json:"song_key"`
+	Artist  string      `json:"artist,omitempty"`
+	Title   string      `json:"title,omitempty"`
+	Match   *PrintMatch `json:"fingerprint_match,omitempty"`
 }
 
 // Lookup answers each query, in order: the song's consensus and its
-// vectors of the given models, or found:false. It returns how many were
-// found.
-func Lookup(app core.App, sim *similarity.Indexes, qs []Query, models []string) ([]SongAnswer, int, error) {
-	keys := make([]string, len(qs))
-	var mbids, isrcs []string
+// vectors of the given models, or found:false. Each query's identifiers
+// are tried in turn: the fingerprint, then artist and title (the song of
+// that key, else the one song that has them as an alias), then the MBID,
+// then the ISRC; the answer says which one found the song (matched_by).
+// An identifier that matches more than one song stops the search: the
+// answer is found:false with the candidates, none picked. It returns how
+// many were found.
+func Lookup(app core.App, sim *similarity.Indexes, prints *songprint.Index, qs []Query, models []string) ([]SongAnswer, int, error) {
+	n := len(qs)
+	keys, by := make([]string, n), make([]string, n)
+	matches := make([]*PrintMatch, n)
+	alias := make([]bool, n)
+	ambiguous := make([][]Candidate, n)
+	open := func(i int) bool { return keys[i] == "" && ambiguous[i] == nil }
+
+	// the fingerprint
+	var fq []fingerprint.Query
+	var fi []int
 	for i, q := range qs {
-		switch {
-		case q.Key != "":
-			keys[i] = q.Key
-		case q.MBID != "":
-			mbids = append(mbids, q.MBID)
-		case q.ISRC != "":
-			isrcs = append(isrcs, q.ISRC)
+		if q.Fingerprint != nil {
+			fq = append(fq, fingerprint.Query{Fingerprint: q.Fingerprint, Duration: q.Duration})
+			fi = append(fi, i)
 		}
 	}
-	byMBID, err := keysByIdentifier(app, "mbid", mbids)
+	if len(fq) > 0 && prints != nil {
+		found, err := prints.Lookup(app, fq)
+		if err != nil {
+			return nil, 0, err
+		}
+		for j, ms := range found {
+			i := fi[j]
+			switch {
+			case len(ms) == 1:
+				keys[i], by[i], matches[i] = ms[0].SongKey, ByFingerprint, printMatch(ms[0].Similarity)
+			case len(ms) > 1:
+				for _, m := range ms {
+					ambiguous[i] = append(ambiguous[i], Candidate{SongKey: m.SongKey, Match: printMatch(m.Similarity)})
+				}
+				by[i] = ByFingerprint
+			}
+		}
+	}
+
+	// artist and title: the song of the key, else the one song with them
+	// as an alias
+	var tagKeys []string
+	for i, q := range qs {
+		if open(i) && q.Key != "" {
+			tagKeys = append(tagKeys, q.Key)
+		}
+	}
+	exact, err := findSongs(app, tagKeys)
 	if err != nil {
 		return nil, 0, err
 	}
-	byISRC, err := keysByIdentifier(app, "isrc", isrcs)
+	var unknown []string
+	for _, k := range tagKeys {
+		if exact[k] == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	aliases, err := AliasTargets(app.DB(), unknown)
 	if err != nil {
 		return nil, 0, err
 	}
 	for i, q := range qs {
-		if keys[i] != "" {
+		if !open(i) || q.Key == "" {
 			continue
 		}
-		if q.MBID != "" {
-			keys[i] = byMBID[q.MBID]
-		} else {
-			keys[i] = byISRC[q.ISRC]
+		switch targets := aliases[q.Key]; {
+		case exact[q.Key] != nil:
+			keys[i], by[i] = q.Key, ByArtistTitle
+		case len(targets) == 1:
+			keys[i], by[i], alias[i] = targets[0], ByArtistTitle, true
+		case len(targets) > 1:
+			for _, k := range targets {
+				ambiguous[i] = append(ambiguous[i], Candidate{SongKey: k})
+			}
+			by[i] = ByArtistTitle
 		}
 	}
-	var want []string
-	for _, k := range keys {
-		if k != "" {
-			want = append(want, k)
+
+	// the MBID, then the ISRC
+	for _, id := range []struct{ column, matchedBy string }{{"mbid", ByMBID}, {"isrc", ByISRC}} {
+		value := func(q Query) string {
+			if id.column == "mbid" {
+				return q.MBID
+			}
+			return q.ISRC
+		}
+		var values []string
+		for i, q := range qs {
+			if open(i) && value(q) != "" {
+				values = append(values, value(q))
+			}
+		}
+		found, err := keysByIdentifier(app, id.column, values)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, q := range qs {
+			if k := found[value(q)]; open(i) && k != "" {
+				keys[i], by[i] = k, id.matchedBy
+			}
 		}
 	}
+
+	want := slices.Clone(keys)
+	for _, cs := range ambiguous {
+		for _, c := range cs {
+			want = append(want, c.SongKey)
+		}
+	}
+	want = slices.DeleteFunc(want, func(k string) bool { return k == "" })
 	songs, err := findSongs(app, want)
 	if err != nil {
 		return nil, 0, err
 	}
-	results := make([]SongAnswer, len(qs))
+	results := make([]SongAnswer, n)
 	found := 0
 	for i, q := range qs {
 		row := songs[keys[i]]
 		if row == nil {
-			results[i] = SongAnswer{Found: false, Artist: q.Artist, Title: q.Title, MBID: q.MBID, ISRC: q.ISRC, SongKey: keys[i]}
+			a := SongAnswer{Found: false, Artist: q.Artist, Title: q.Title, MBID: q.MBID, ISRC: q.ISRC, SongKey: q.Key}
+			if ambiguous[i] != nil {
+				a.MatchedBy, a.Candidates = by[i], ambiguous[i]
+				for j := range a.Candidates {
+					if r := songs[a.Candidates[j].SongKey]; r != nil {
+						a.Candidates[j].Artist, a.Candidates[j].Title = r.Artist, r.Title
+					}
+				}
+			}
+			results[i] = a
 			continue
 		}
 		found++
 		a := row.answer()
+		a.MatchedBy, a.PrintMatch, a.Alias = by[i], matches[i], alias[i]
 		for _, m := range models {
 			if v, ok := sim.Index(m).Get(row.SongKey); ok {
 				if a.Embeddings == nil {
@@ -222,6 +355,50 @@ func Lookup(app core.App, sim *similarity.Indexes, qs []Query, models []string) 
 		results[i] = a
 	}
 	return results, found, nil
+}
+
+// aliasQuery finds the songs holding contributions whose tags' key is one
+// of keys; "tags_key != ”" lets SQLite use the partial index (only rows
+// filed by fingerprint under another song are in it).
+func aliasQuery(db dbx.Builder, tbl string, keys []any) *dbx.SelectQuery {
+	return db.Select("tags_key", "song_key").Distinct(true).From(tbl).
+		Where(dbx.And(dbx.In("tags_key", keys...), dbx.NewExp("tags_key != ''")))
+}
+
+func printMatch(s fingerprint.Similarity) *PrintMatch {
+	return &PrintMatch{Score: round(s.Score, 3), Overlap: round(s.Overlap, 1), Offset: round(s.Offset, 1)}
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+// AliasTargets maps tags' keys to the songs that hold contributions filed
+// under them by their fingerprint (Identity.TagsKey): sorted, distinct.
+func AliasTargets(db dbx.Builder, keys []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := storage.InChunks(keys, func(_ []string, args []any) error {
+		for _, tbl := range songdata.Collections() {
+			var rows []struct {
+				Tags string `db:"tags_key"`
+				Key  string `db:"song_key"`
+			}
+			if err := aliasQuery(db, tbl, args).All(&rows); err != nil {
+				return fmt.Errorf("%s: reading aliases: %w", tbl, err)
+			}
+			for _, r := range rows {
+				if !slices.Contains(out[r.Tags], r.Key) {
+					out[r.Tags] = append(out[r.Tags], r.Key)
+				}
+			}
+		}
+		return nil
+	})
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out, err
 }
 
 // ResolveSong turns a song key or a record id (of score, embedding or

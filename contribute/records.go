@@ -5,6 +5,7 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/fingerprint"
 	"songcommons/songdata"
 )
 
@@ -61,15 +62,28 @@ func CheckRecord(r *core.Record) (songdata.Contribution, map[string]any, validat
 	if errs != nil {
 		return songdata.Contribution{}, nil, errs
 	}
-	return songdata.Contribution{Score: sc}, sc.Values(), nil
+	c := songdata.Contribution{Score: sc}
+	if sc.Fingerprint != "" {
+		c.Fingerprint, _ = fingerprint.DecodeDefault(sc.Fingerprint)
+	}
+	return c, sc.Values(), nil
 }
 
-// Canonicalise validates a contributed record and gives it the canonical
-// values (or returns the field errors).
-func Canonicalise(r *core.Record) error {
-	_, values, errs := CheckRecord(r)
+// Canonicalise validates a contributed record, decides its song (Resolve)
+// and gives it the canonical values (or returns the field errors).
+func (w *Writer) Canonicalise(r *core.Record) error {
+	c, _, errs := CheckRecord(r)
 	if errs != nil {
 		return errs
+	}
+	if _, err := w.Resolve([]songdata.Contribution{c}); err != nil {
+		return err
+	}
+	var values map[string]any
+	if c.Score != nil {
+		values = c.Score.Values()
+	} else {
+		values = c.Embeddings[0].Values()
 	}
 	for k, v := range values {
 		r.Set(k, v)
@@ -104,7 +118,8 @@ func (w *Writer) RefreshIndexOf(app core.App, r *core.Record) {
 			}
 		}
 	}
-	w.refreshIndexes(app, vecKeys, changedKeys(r, "song_key"))
+	keys := changedKeys(r, "song_key")
+	w.refreshIndexes(app, vecKeys, keys, keys)
 }
 
 // changedKeys are the values of field in r and, when it differs, in r's

@@ -9,7 +9,9 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/fingerprint"
 	"songcommons/songdata"
+	"songcommons/songprint"
 	"songcommons/vectors"
 )
 
@@ -119,6 +121,7 @@ type songWriter struct {
 	prepared  bool
 	seqRowids bool // new songs rows take SQLite's next rowid (bulk import in dump order)
 	stmts     map[string]*dbx.Query
+	printKeys []string // songs whose song_fingerprints row was written or deleted
 }
 
 func newSongWriter(db dbx.Builder, prepared bool) *songWriter {
@@ -167,9 +170,15 @@ var sqlSongUpdate, sqlSongInsert, sqlSongInsertSeq = func() (string, string, str
 }()
 
 const (
-	sqlVecUpsert  = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
-	sqlVecDelete  = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
-	sqlSongDelete = "DELETE FROM songs WHERE song_key = {:k}"
+	// a song's fingerprint row, written only when it changes; a row of
+	// another song with the same id (a hash collision) is kept
+	sqlPrintUpsert = "INSERT INTO song_fingerprints (id, song_key, duration, sketch, fp) VALUES ({:id}, {:k}, {:d}, {:s}, {:fp})" +
+		" ON CONFLICT(id) DO UPDATE SET duration = excluded.duration, sketch = excluded.sketch, fp = excluded.fp" +
+		" WHERE song_fingerprints.song_key = excluded.song_key AND (song_fingerprints.fp != excluded.fp OR song_fingerprints.duration != excluded.duration)"
+	sqlPrintDelete = "DELETE FROM song_fingerprints WHERE id = {:id} AND song_key = {:k}"
+	sqlVecUpsert   = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
+	sqlVecDelete   = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
+	sqlSongDelete  = "DELETE FROM songs WHERE song_key = {:k}"
 )
 
 // write stores a song's consensus: exists says whether a songs row may
@@ -185,7 +194,7 @@ func (w *songWriter) write(songKey string, in songInput, exists bool) error {
 				return fmt.Errorf("song_vectors: delete: %w", err)
 			}
 		}
-		return nil
+		return w.writePrint(songKey, in.scores, true)
 	}
 	p, vecs := in.consensus(songKey)
 	updated := int64(0)
@@ -217,6 +226,48 @@ func (w *songWriter) write(songKey string, in songInput, exists bool) error {
 			}
 		}
 	}
+	return w.writePrint(songKey, in.scores, exists)
+}
+
+// writePrint keeps the song's song_fingerprints row: the fingerprint its
+// identity is matched against is the longest of its contributions' (the
+// most audio; the smallest text among equals), with that contribution's
+// duration; a song without fingerprints has no row.
+func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists bool) error {
+	best := -1
+	for i, s := range scores {
+		if f := s.Fingerprint; f != "" {
+			if b := scores[max(best, 0)].Fingerprint; best < 0 || len(f) > len(b) || len(f) == len(b) && f < b {
+				best = i
+			}
+		}
+	}
+	id := songprint.ID(songKey)
+	if best < 0 {
+		if !exists {
+			return nil
+		}
+		n, err := w.exec(sqlPrintDelete, dbx.Params{"id": id, "k": songKey})
+		if err != nil {
+			return fmt.Errorf("song_fingerprints: delete: %w", err)
+		}
+		if n > 0 {
+			w.printKeys = append(w.printKeys, songKey)
+		}
+		return nil
+	}
+	items, err := fingerprint.DecodeDefault(scores[best].Fingerprint)
+	if err != nil {
+		return fmt.Errorf("song_fingerprints: the stored fingerprint of %q: %w", songKey, err)
+	}
+	n, err := w.exec(sqlPrintUpsert, dbx.Params{"id": id, "k": songKey, "d": scores[best].Duration,
+		"s": songprint.EncodeSketch(fingerprint.SketchOf(items)), "fp": fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm)})
+	if err != nil {
+		return fmt.Errorf("song_fingerprints: write: %w", err)
+	}
+	if n > 0 {
+		w.printKeys = append(w.printKeys, songKey)
+	}
 	return nil
 }
 
@@ -228,7 +279,7 @@ func SongRowParams(songKey string, c songdata.Consensus, embeddingsJSON []byte) 
 		"tempo": 0.0, "tempo_agreement": 0.0, "key": "", "scale": "", "key_agreement": 0.0, "energy": 0.0,
 		"mood_vector": songdata.FormatLabels3(c.Moods), "other_features": songdata.FormatLabels3(c.OtherFeatures),
 		"album": c.Album, "duration": c.Duration, "mbid": c.MBID, "isrc": c.ISRC,
-		"embeddings": string(embeddingsJSON), "outliers": c.Outliers,
+		"embeddings": string(embeddingsJSON), "outliers": c.Outliers, "fingerprints": c.Fingerprints,
 	}
 	if c.Tempo != nil {
 		p["tempo"], p["tempo_agreement"] = c.Tempo.Value, c.Tempo.Agreement

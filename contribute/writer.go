@@ -21,6 +21,7 @@ import (
 
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/songprint"
 	"songcommons/songsearch"
 	"songcommons/storage"
 )
@@ -37,6 +38,7 @@ type Writer struct {
 	app     core.App
 	index   *similarity.Indexes // nil: no index to keep in step (offline)
 	search  *songsearch.Index   // nil: no search index to keep in step (offline)
+	prints  *songprint.Index    // nil: no fingerprint index (offline: identity by the stored rows only)
 	journal Journal             // nil: writes run as they are (offline)
 }
 
@@ -54,6 +56,13 @@ func (w *Writer) WithSearch(ix *songsearch.Index) *Writer {
 	return w
 }
 
+// WithPrints makes the write path decide identity with the fingerprint
+// index ix and keep it in step with song_fingerprints, and returns w.
+func (w *Writer) WithPrints(ix *songprint.Index) *Writer {
+	w.prints = ix
+	return w
+}
+
 // StoredIDs are the row ids an upload created, in request order.
 type StoredIDs struct {
 	Score     []string        `json:"score"`
@@ -61,10 +70,12 @@ type StoredIDs struct {
 	Songs     []StoredSongIDs `json:"songs"`
 }
 
-// StoredSongIDs are the row ids of one song of the upload.
+// StoredSongIDs are the row ids of one song of the upload, and the song
+// they were filed under.
 type StoredSongIDs struct {
 	Score     string            `json:"score,omitempty"`
 	Embedding map[string]string `json:"embedding,omitempty"`
+	Identity  *Resolution       `json:"identity,omitempty"`
 }
 
 // Upload stores a contributor's validated contributions in one
@@ -120,6 +131,15 @@ type pendingRow struct {
 func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder bool) (StoredIDs, error) {
 	app := w.app
 	ids := StoredIDs{Score: []string{}, Embedding: []string{}, Songs: make([]StoredSongIDs, len(songs))}
+	resolved, err := w.Resolve(songs)
+	if err != nil {
+		return StoredIDs{}, err
+	}
+	for i := range resolved {
+		if resolved[i].SongKey != "" {
+			ids.Songs[i].Identity = &resolved[i]
+		}
+	}
 	var rows []pendingRow
 	inputs := map[string]*songInput{}
 	var keys []string
@@ -171,7 +191,8 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 			r.params["receipt"] = ReceiptTag(secret, r.table, r.params["id"].(string))
 		}
 	}
-	err := app.RunInTransaction(func(tx core.App) error {
+	var printKeys []string
+	err = app.RunInTransaction(func(tx core.App) error {
 		existing, err := existingSongs(tx.DB(), keys)
 		if err != nil {
 			return err
@@ -206,21 +227,24 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 				return err
 			}
 		}
+		printKeys = sw.printKeys
 		return nil
 	})
 	if err != nil {
 		return StoredIDs{}, err
 	}
-	w.refreshIndexes(app, vecKeys, keys)
+	w.refreshIndexes(app, vecKeys, keys, printKeys)
 	return ids, nil
 }
 
 // refreshIndexes is the one place where the in-memory indexes follow a
 // committed change of songs: the similarity index's vectors of the given
-// songs per model from the committed song_vectors rows, and the search
-// index's songs from the committed songs rows. A failure is logged (the
-// index catches up at the next change of the song, or at the next start).
-func (w *Writer) refreshIndexes(app core.App, vecKeys map[string][]string, songKeys []string) {
+// songs per model from the committed song_vectors rows, the search
+// index's songs from the committed songs rows, and the fingerprint index's
+// songs (printKeys: those whose song_fingerprints row changed) from the
+// committed song_fingerprints rows. A failure is logged (the index catches
+// up at the next change of the song, or at the next start).
+func (w *Writer) refreshIndexes(app core.App, vecKeys map[string][]string, songKeys, printKeys []string) {
 	if w.index != nil && len(vecKeys) > 0 {
 		if err := w.index.RefreshKeys(app, vecKeys); err != nil {
 			app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
@@ -229,6 +253,11 @@ func (w *Writer) refreshIndexes(app core.App, vecKeys map[string][]string, songK
 	if w.search != nil && len(songKeys) > 0 {
 		if err := w.search.RefreshKeys(app, songKeys); err != nil {
 			app.Logger().Error("songcommons: search refresh failed", "error", err.Error())
+		}
+	}
+	if w.prints != nil && len(printKeys) > 0 {
+		if err := w.prints.RefreshKeys(app, printKeys); err != nil {
+			app.Logger().Error("songcommons: fingerprint refresh failed", "error", err.Error())
 		}
 	}
 }

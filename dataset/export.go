@@ -27,11 +27,15 @@ var (
 )
 
 // The dump's order within a song: by content, every field of a row (a
-// test checks that no field is left out).
+// test checks that no field is left out), the rows filed under their own
+// tags first (tags_key ""), and among rows of the same tags those with a
+// fingerprint first: an import then makes the song from them, the rows
+// that joined it by fingerprint under other tags join it again, and those
+// without one follow their tags' alias.
 const (
-	scoreOrder = "song_key, artist, title, album, duration, mbid, isrc, analyzer," +
+	scoreOrder = "song_key, tags_key, fingerprint DESC, artist, title, album, duration, mbid, isrc, analyzer," +
 		" tempo, key, scale, energy, mood_vector, other_features"
-	embeddingOrder = "song_key, model, artist, title, album, duration, mbid, isrc, analyzer, embedding"
+	embeddingOrder = "song_key, tags_key, model, artist, title, album, duration, mbid, isrc, analyzer, embedding"
 )
 
 // PageSongs is how many songs an export reads per read transaction. Each

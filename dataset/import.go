@@ -24,6 +24,7 @@ import (
 	"songcommons/contribute"
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/songprint"
 )
 
 // Import limits and defaults.
@@ -70,6 +71,10 @@ type ImportOptions struct {
 	// import command runs in its own process and leaves it nil: a server
 	// rebuilds its index from SQLite when it starts.
 	Sim *similarity.Indexes
+	// Prints is the fingerprint index that decides the identity of
+	// fingerprinted songs (contribute.Resolve) and is kept in step with
+	// the import; nil: one is built from the database for the import.
+	Prints *songprint.Index
 }
 
 // Summary is what an import did.
@@ -147,6 +152,9 @@ func Import(ctx context.Context, app core.App, r io.Reader, opts ImportOptions) 
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Prints == nil {
+		opts.Prints = songprint.New()
 	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(parent)
@@ -280,7 +288,7 @@ func ingest(app core.App, opts *ImportOptions, c *chunk, res result, sum *Summar
 func store(app core.App, opts *ImportOptions, res result) ([]songdata.Contribution, []*Reject, error) {
 	write := opts.store
 	if write == nil {
-		w := contribute.New(app, opts.Sim, nil)
+		w := contribute.New(app, opts.Sim, nil).WithPrints(opts.Prints)
 		write = func(cs []songdata.Contribution) error {
 			_, err := w.Import(cs)
 			return err

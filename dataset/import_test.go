@@ -140,7 +140,7 @@ func TestImportCSV(t *testing.T) {
 		t.Errorf("rejects: %s", rejects.String())
 	}
 	d := string(dump(t, app, dataset.CSV))
-	if !strings.Contains(d, "\"C, the band\",\"Three \"\"3\"\"\",90,D#,minor,,0,,,0,,,\n") {
+	if !strings.Contains(d, "\"C, the band\",\"Three \"\"3\"\"\",90,D#,minor,,0,,,0,,,,\n") {
 		t.Errorf("CSV dump:\n%s", d)
 	}
 

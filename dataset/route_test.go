@@ -15,6 +15,7 @@ import (
 	"songcommons/config"
 	"songcommons/dataset"
 	"songcommons/internal/testsupport"
+	"songcommons/songdata"
 )
 
 func seededFactory(edits ...func(*config.Config)) func(t testing.TB) *tests.TestApp {
@@ -65,9 +66,9 @@ func TestExportRoute(t *testing.T) {
 			TestAppFactory: seededFactory(),
 			ExpectedStatus: 200,
 			ExpectedContent: []string{
-				"artist,title,tempo,key,scale,mood_vector,energy,other_features,album,duration,mbid,isrc,analyzer\n",
-				`"Say ""Hi"", \ Bye","Commas, ""quotes"" and <tags> & more",99.99,C#,major,,0,,"A, B ""C""",0.5,,,` + "\n",
-				`Daft Punk,One More Time,123,F#,minor,"House:0.7,electronic:0.5",0.6,"danceable:0.93,happy:0.4",Discovery,320.4,5b11f4ce-a62d-471e-81fc-a69a8278c7da,GBDUP0000001,audiomuse-ai/0.7` + "\n",
+				"artist,title,tempo,key,scale,mood_vector,energy,other_features,album,duration,mbid,isrc,analyzer,fingerprint\n",
+				`"Say ""Hi"", \ Bye","Commas, ""quotes"" and <tags> & more",99.99,C#,major,,0,,"A, B ""C""",0.5,,,,` + "\n",
+				`Daft Punk,One More Time,123,F#,minor,"House:0.7,electronic:0.5",0.6,"danceable:0.93,happy:0.4",Discovery,320.4,5b11f4ce-a62d-471e-81fc-a69a8278c7da,GBDUP0000001,audiomuse-ai/0.7,` + "\n",
 			},
 			NotExpectedContent: []string{"embedding", "musicnn", "song_key", "receipt"},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
@@ -79,7 +80,7 @@ func TestExportRoute(t *testing.T) {
 					t.Errorf("%d CSV records, want %d (header + one per score row)", len(recs), want)
 				}
 				for i, r := range recs {
-					if len(r) != 13 {
+					if len(r) != len(songdata.ScoreFields()) {
 						t.Errorf("record %d has %d fields", i, len(r))
 					}
 				}

@@ -22,7 +22,7 @@ const ReceiptHeader = "X-Songcommons-Receipt"
 // transaction commits, so a rolled-back batch never reaches the index).
 func bindContributedRecords(app core.App, w *contribute.Writer) {
 	app.OnRecordValidate(ContributedCollections...).BindFunc(func(e *core.RecordEvent) error {
-		if err := contribute.Canonicalise(e.Record); err != nil {
+		if err := w.Canonicalise(e.Record); err != nil {
 			return err
 		}
 		return e.Next()

@@ -2,7 +2,7 @@
 // (routes.go) with each route's guards, and the record, auth, request and
 // serve hooks that put PocketBase's own routes and records on the
 // service's write path and privacy rules. Storing contributions, the
-// schema, the similarity indexes and the configuration live in their own
+// schema, the similarity, search and fingerprint indexes and the configuration live in their own
 // packages; this one only binds them.
 package hooks
 
@@ -15,6 +15,7 @@ import (
 	"songcommons/config"
 	"songcommons/contribute"
 	"songcommons/similarity"
+	"songcommons/songprint"
 	"songcommons/songsearch"
 	"songcommons/storage"
 )
@@ -24,6 +25,7 @@ type service struct {
 	cfg      config.Config
 	sim      *similarity.Indexes
 	search   *songsearch.Index
+	prints   *songprint.Index
 	writer   *contribute.Writer
 	accounts *accounts
 	gates    gates
@@ -36,8 +38,8 @@ type service struct {
 // similarity indexes it keeps. publicFS holds the web UI (pb_public); it
 // may be nil.
 func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Indexes {
-	s := &service{cfg: cfg, sim: similarity.New(), search: songsearch.New(), gates: newGates(cfg)}
-	s.writer = contribute.New(app, s.sim, storage.JournalOf(app)).WithSearch(s.search)
+	s := &service{cfg: cfg, sim: similarity.New(), search: songsearch.New(), prints: songprint.New(), gates: newGates(cfg)}
+	s.writer = contribute.New(app, s.sim, storage.JournalOf(app)).WithSearch(s.search).WithPrints(s.prints)
 	bindSettings(app, cfg)
 	bindOAuth(app)
 	bindGitHubOnly(app)
@@ -47,6 +49,7 @@ func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Index
 	bindRealtime(app)
 	bindSimilarity(app, cfg, s.sim)
 	bindSearch(app, cfg, s.search)
+	bindPrints(app, cfg, s.prints)
 	s.accounts = bindAccounts(app, cfg)
 	s.bindServiceRoutes(app)
 	bindPocketBaseUploads(app, s.gates)

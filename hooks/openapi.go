@@ -160,7 +160,8 @@ func (c *components) fields(t reflect.Type, props schema, required *[]string) {
 // with their limits, and the embeddings by model.
 func songSchema() schema {
 	props := []any{}
-	for _, f := range append(songdata.IdentityFields(), songdata.AnalysisFields()...) {
+	fields := append(append(songdata.IdentityFields(), songdata.AnalysisFields()...), songdata.AudioFields()...)
+	for _, f := range fields {
 		s := schema{"type": "string"}
 		if f.Kind == songdata.Number {
 			s = schema{"type": "number", "maximum": f.Max}
@@ -175,6 +176,8 @@ func songSchema() schema {
 		s["description"] = f.Doc + "; stored " + f.Canonical
 		props = append(props, f.Name, s)
 	}
+	props = append(props, songdata.RawPrintField, with(arr(schema{"type": "integer"}, ""), "description",
+		"the fingerprint as the integers fpcalc -raw prints (signed or unsigned), instead of fingerprint; stored compressed"))
 	var models []string
 	for _, m := range songdata.Models() {
 		models = append(models, m.Name+" ("+strconv.Itoa(m.Dim)+" numbers)")

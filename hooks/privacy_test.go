@@ -17,16 +17,18 @@ import (
 // any other column (a user relation, created/updated, an upload id…) fails
 // the attribution test.
 var contributedColumns = map[string][]string{
-	"score": {"album", "analyzer", "artist", "duration", "energy", "id", "isrc", "key", "mbid",
-		"mood_vector", "other_features", "receipt", "scale", "song_key", "tempo", "title"},
+	"score": {"album", "analyzer", "artist", "duration", "energy", "fingerprint", "id", "isrc", "key", "mbid",
+		"mood_vector", "other_features", "receipt", "scale", "song_key", "tags_key", "tempo", "title"},
 	"embedding": {"album", "analyzer", "artist", "duration", "embedding", "id", "isrc", "mbid",
-		"model", "receipt", "song_key", "title"},
+		"model", "receipt", "song_key", "tags_key", "title"},
 	// derived: one consensus row per song
-	"songs": {"album", "artist", "contributions", "duration", "embeddings", "energy", "id", "isrc", "key",
+	"songs": {"album", "artist", "contributions", "duration", "embeddings", "energy", "fingerprints", "id", "isrc", "key",
 		"key_agreement", "mbid", "mood_vector", "other_features", "outliers", "scale", "song_key", "tempo",
 		"tempo_agreement", "title"},
 	// derived: one consensus vector per song and model (WITHOUT ROWID)
 	"song_vectors": {"model", "song_key", "vec"},
+	// derived: the fingerprint a song is matched against (id: a hash of the song key)
+	"song_fingerprints": {"duration", "fp", "id", "sketch", "song_key"},
 }
 
 type tableRow struct {

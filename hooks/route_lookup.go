@@ -12,16 +12,20 @@ import (
 	"songcommons/catalog"
 	"songcommons/similarity"
 	"songcommons/songdata"
+	"songcommons/songprint"
 )
 
 // MaxLookup is how many songs one lookup may ask for.
 const MaxLookup = 1000
 
 type lookupSong struct {
-	Artist string `json:"artist,omitempty"`
-	Title  string `json:"title,omitempty"`
-	MBID   string `json:"mbid,omitempty"`
-	ISRC   string `json:"isrc,omitempty"`
+	Artist         string   `json:"artist,omitempty"`
+	Title          string   `json:"title,omitempty"`
+	MBID           string   `json:"mbid,omitempty"`
+	ISRC           string   `json:"isrc,omitempty"`
+	Fingerprint    any      `json:"fingerprint,omitempty"`
+	FingerprintRaw any      `json:"fingerprint_raw,omitempty"`
+	Duration       *float64 `json:"duration,omitempty"`
 }
 
 type lookupRequest struct {
@@ -54,7 +58,7 @@ func parseModels(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-func lookupHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
+func lookupHandler(sim *similarity.Indexes, prints *songprint.Index) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		var req lookupRequest
 		if err := readJSON(e, maxLookupBody, &req); err != nil {
@@ -68,21 +72,32 @@ func lookupHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 			return e.BadRequestError("Invalid request data.", fieldErr("embeddings", "validation_invalid_value", err.Error()))
 		}
 
-		// each song by its song key, else its MBID, else its ISRC
+		// each song by its fingerprint, its song key, its MBID, its ISRC
+		// (catalog.Lookup tries them in this order)
 		qs := make([]catalog.Query, len(req.Songs))
 		errs := validation.Errors{}
 		for i, s := range req.Songs {
 			p := fmt.Sprintf("songs.%d.", i)
 			qs[i] = catalog.Query{Artist: s.Artist, Title: s.Title}
-			switch {
-			case strings.TrimSpace(s.Artist) != "" && strings.TrimSpace(s.Title) != "":
+			if strings.TrimSpace(s.Artist) != "" && strings.TrimSpace(s.Title) != "" {
 				qs[i].Key = songdata.SongKey(s.Artist, s.Title)
-			case s.MBID != "":
-				qs[i].MBID = strings.ToLower(strings.TrimSpace(s.MBID))
-			case s.ISRC != "":
-				qs[i].ISRC = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s.ISRC))
-			default:
-				errs[p+"artist"] = validation.NewError("validation_required", "each song needs artist and title, or mbid, or isrc")
+			}
+			qs[i].MBID = strings.ToLower(strings.TrimSpace(s.MBID))
+			qs[i].ISRC = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s.ISRC))
+			if s.Fingerprint != nil || s.FingerprintRaw != nil {
+				in := map[string]any{"fingerprint": s.Fingerprint, songdata.RawPrintField: s.FingerprintRaw}
+				dur := 0.0
+				if s.Duration != nil {
+					dur = *s.Duration
+				}
+				fp, fe := songdata.CheckFingerprint(in, p, dur)
+				for k, v := range fe {
+					errs[k] = v
+				}
+				qs[i].Fingerprint, qs[i].Duration = fp, dur
+			}
+			if qs[i].Key == "" && qs[i].MBID == "" && qs[i].ISRC == "" && s.Fingerprint == nil && s.FingerprintRaw == nil {
+				errs[p+"artist"] = validation.NewError("validation_required", "each song needs a fingerprint (with duration), artist and title, an mbid or an isrc")
 			}
 			if len(s.Artist) > 4*songdata.MaxTextLen || len(s.Title) > 4*songdata.MaxTextLen {
 				errs[p+"title"] = validation.NewError("validation_too_long", "artist and title are at most 512 characters")
@@ -91,7 +106,7 @@ func lookupHandler(sim *similarity.Indexes) func(e *core.RequestEvent) error {
 		if len(errs) > 0 {
 			return e.BadRequestError("Invalid request data.", errs)
 		}
-		results, found, err := catalog.Lookup(e.App, sim, qs, models)
+		results, found, err := catalog.Lookup(e.App, sim, prints, qs, models)
 		if err != nil {
 			return e.InternalServerError("Failed to look songs up.", err)
 		}

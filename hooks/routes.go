@@ -72,7 +72,7 @@ const (
 // serviceRoutes is the route table of the service.
 func (s *service) serviceRoutes() []route {
 	return []route{
-		{method: http.MethodPost, path: "/lookup", handler: lookupHandler(s.sim),
+		{method: http.MethodPost, path: "/lookup", handler: lookupHandler(s.sim, s.prints),
 			who: reader, body: maxLookupBody, gate: s.gates.reads, doc: lookupDoc},
 		{method: http.MethodGet, path: "/similar", handler: similarGetHandler(s.sim),
 			who: reader, gate: s.gates.reads, doc: similarGetDoc},

@@ -17,9 +17,10 @@ import (
 // Every entry point reaches the tables through the one write path: the
 // same songs sent through PocketBase's record API (one create per row),
 // /api/batch (the fast path), /api/songcommons/contribute and the import
-// command store the same rows in score, embedding, songs and song_vectors
-// (random ids and rowids aside), and the similarity index holds the same
-// songs.
+// command store the same rows in score, embedding, songs, song_vectors
+// and song_fingerprints (random ids and rowids aside), a copy of a
+// recording under other tags joins it by fingerprint on each, and the
+// similarity index holds the same songs.
 func TestEntryPointsStoreTheSameRows(t *testing.T) {
 	t.Parallel()
 	vec := func(n int, seed float64) []float64 {
@@ -39,6 +40,15 @@ func TestEntryPointsStoreTheSameRows(t *testing.T) {
 		{"artist": "Air", "title": "La Femme d'Argent", "tempo": 92, "key": "A", "scale": "minor"},
 		{"artist": "Only", "title": "Vectors", "embeddings": map[string]any{"clap": vec(512, 4)}},
 	}
+	// a real recording, then a re-encoded copy of it under other tags
+	// (joins it by fingerprint), with and without an embedding
+	_, rec := testsupport.Recordings(t)
+	orig, aac := rec["battle-epic"][0], rec["battle-epic"][3]
+	songs = append(songs,
+		map[string]any{"artist": "Wesnoth", "title": "Battle Epic", "tempo": 140, "key": "D", "scale": "minor",
+			"duration": orig.Duration, "fingerprint": orig.Fingerprint, "embeddings": map[string]any{"musicnn": vec(200, 5)}},
+		map[string]any{"artist": "Wesnoth Orchestra", "title": "Battle (Epic Remaster)", "tempo": 70.2, "key": "D", "scale": "minor",
+			"duration": aac.Duration, "fingerprint": aac.Fingerprint})
 	for i := range 6 {
 		songs = append(songs, map[string]any{"artist": fmt.Sprintf("Artist %d", i%2), "title": fmt.Sprintf("Song %d", i),
 			"tempo": 80 + float64(i)*7.5, "key": "C", "scale": "major", "energy": float64(i) / 10,
@@ -130,9 +140,9 @@ func TestEntryPointsStoreTheSameRows(t *testing.T) {
 		t.Run(name, func(t *testing.T) { results[name] = run(t) })
 	}
 	want := results["contribute"]
-	if len(want["score"]) != 9 || len(want["embedding"]) != 10 || len(want["songs"]) != 9 {
-		t.Fatalf("contribute stored %d score, %d embedding and %d songs rows; want 9, 10 and 9",
-			len(want["score"]), len(want["embedding"]), len(want["songs"]))
+	if len(want["score"]) != 11 || len(want["embedding"]) != 11 || len(want["songs"]) != 10 || len(want["song_fingerprints"]) != 1 {
+		t.Fatalf("contribute stored %d score, %d embedding, %d songs and %d song_fingerprints rows; want 11, 11, 10 (the copy joined its recording) and 1",
+			len(want["score"]), len(want["embedding"]), len(want["songs"]), len(want["song_fingerprints"]))
 	}
 	for name, got := range results {
 		for table, rows := range want {
@@ -153,6 +163,7 @@ func storedRows(t testing.TB, app *tests.TestApp, srv *httptest.Server) map[stri
 	for _, table := range []string{"score", "embedding", "songs", "song_vectors"} {
 		out[table] = testsupport.TableRows(t, app, table, "id")
 	}
+	out["song_fingerprints"] = testsupport.TableRows(t, app, "song_fingerprints") // its id is a hash of the song key
 	code, st := call(t, srv, http.MethodGet, "/api/songcommons/status", "", nil)
 	if code != 200 {
 		t.Fatalf("status: %d", code)

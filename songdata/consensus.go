@@ -36,6 +36,9 @@ type Consensus struct {
 	Album         string
 	Duration      float64
 	MBID, ISRC    string
+	// Fingerprints counts the contributions that carried an audio
+	// fingerprint.
+	Fingerprints int
 	// Outliers counts contributions left out of the tempo consensus (not
 	// within TempoTolerance of it at any octave).
 	Outliers int
@@ -59,13 +62,18 @@ func ComputeConsensus(rows []Score) Consensus {
 	if len(rows) == 0 {
 		return c
 	}
+	for _, r := range rows {
+		if r.Fingerprint != "" {
+			c.Fingerprints++
+		}
+	}
 	// identical uploads (the same analysis sent again and again, by any
 	// tool) count once
 	seen := make(map[Score]bool, len(rows))
 	distinct := rows[:0:0]
 	for _, r := range rows {
 		k := r
-		k.SongKey, k.Analyzer = "", ""
+		k.SongKey, k.TagsKey, k.Analyzer, k.Fingerprint = "", "", "", ""
 		if !seen[k] {
 			seen[k] = true
 			distinct = append(distinct, r)

@@ -12,6 +12,7 @@ import (
 
 	validation "github.com/pocketbase/ozzo-validation/v4"
 
+	"songcommons/fingerprint"
 	"songcommons/vectors"
 )
 
@@ -26,6 +27,10 @@ type Identity struct {
 	MBID     string  `db:"mbid"`
 	ISRC     string  `db:"isrc"`
 	Analyzer string  `db:"analyzer"`
+	// TagsKey is the song key of artist and title when the contribution
+	// joined another song by its audio fingerprint (SongKey is then that
+	// song's); "" otherwise. Lookups by those tags find the song through it.
+	TagsKey string `db:"tags_key"`
 }
 
 // Score is one validated, canonical analysis ("score" row).
@@ -37,6 +42,7 @@ type Score struct {
 	MoodVector    string  `db:"mood_vector"`
 	Energy        float64 `db:"energy"` // 0 = unknown
 	OtherFeatures string  `db:"other_features"`
+	Fingerprint   string  `db:"fingerprint"` // canonical compressed form; "" = none
 }
 
 // Embedding is one validated, canonical vector ("embedding" row). Vectors
@@ -48,10 +54,45 @@ type Embedding struct {
 }
 
 // Contribution is one validated song of an upload: its analysis and/or
-// its embeddings.
+// its embeddings, and the sub-fingerprints of its audio fingerprint (nil
+// without one), which decide the song it belongs to (contribute.Resolve).
 type Contribution struct {
-	Score      *Score
-	Embeddings []*Embedding
+	Score       *Score
+	Embeddings  []*Embedding
+	Fingerprint []uint32
+}
+
+// Identity is the identity of the contribution's song (its score's, else
+// its first embedding's); nil for an empty contribution.
+func (c *Contribution) Identity() *Identity {
+	if c.Score != nil {
+		return &c.Score.Identity
+	}
+	if len(c.Embeddings) > 0 {
+		return &c.Embeddings[0].Identity
+	}
+	return nil
+}
+
+// SetSongKey files every row of the contribution under key: its tags'
+// own key is kept as TagsKey when it differs.
+func (c *Contribution) SetSongKey(key string) {
+	set := func(id *Identity) {
+		tags := id.SongKey
+		if id.TagsKey != "" {
+			tags = id.TagsKey
+		}
+		id.SongKey, id.TagsKey = key, ""
+		if tags != key {
+			id.TagsKey = tags
+		}
+	}
+	if c.Score != nil {
+		set(&c.Score.Identity)
+	}
+	for _, e := range c.Embeddings {
+		set(&e.Identity)
+	}
 }
 
 // Ref points at the value of the named identity field: a *string, or a
@@ -92,6 +133,8 @@ func (s *Score) Ref(name string) any {
 		return &s.Energy
 	case "other_features":
 		return &s.OtherFeatures
+	case "fingerprint":
+		return &s.Fingerprint
 	}
 	return s.Identity.Ref(name)
 }
@@ -99,8 +142,8 @@ func (s *Score) Ref(name string) any {
 // Values returns the column values of the score row: its ScoreFields and
 // its song key.
 func (s *Score) Values() map[string]any {
-	m := make(map[string]any, len(scoreFields)+1)
-	m["song_key"] = s.SongKey
+	m := make(map[string]any, len(scoreFields)+2)
+	m["song_key"], m["tags_key"] = s.SongKey, s.TagsKey
 	for _, f := range scoreFields {
 		m[f.Name] = valueOf(s.Ref(f.Name))
 	}
@@ -113,8 +156,8 @@ func (s *Score) Values() map[string]any {
 // field). The song's consensus vector per model is kept apart, as a
 // float32 BLOB, in song_vectors.
 func (e *Embedding) Values() map[string]any {
-	m := make(map[string]any, len(identityFields)+3)
-	m["song_key"] = e.SongKey
+	m := make(map[string]any, len(identityFields)+4)
+	m["song_key"], m["tags_key"] = e.SongKey, e.TagsKey
 	for _, f := range identityFields {
 		m[f.Name] = valueOf(e.Identity.Ref(f.Name))
 	}
@@ -176,6 +219,7 @@ const (
 	CodeVector     = "validation_invalid_embedding"
 	CodeModel      = "validation_unknown_model"
 	CodeDimension  = "validation_wrong_dimension"
+	CodePrint      = "validation_invalid_fingerprint"
 )
 
 var (
@@ -345,11 +389,99 @@ func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
 
 	s.MoodVector = c.labels(field("mood_vector"))
 	s.OtherFeatures = c.labels(field("other_features"))
+	if items := c.fingerprint(s.Duration); items != nil {
+		s.Fingerprint = fingerprint.Encode(items, fingerprint.DefaultAlgorithm)
+	}
 
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
 	return s, nil
+}
+
+// RawPrintField is the other form a fingerprint may come in: the
+// integers fpcalc -raw prints. It is stored compressed, as "fingerprint".
+const RawPrintField = "fingerprint_raw"
+
+// fingerprint reads a song's fingerprint, given as "fingerprint" (fpcalc's
+// compressed text) or "fingerprint_raw" (fpcalc -raw's integers), of a
+// recording of the given duration; nil without one (or with errors).
+func (c *checker) fingerprint(duration float64) []uint32 {
+	f := field("fingerprint")
+	text, raw := c.present(f.Name) && c.in[f.Name] != "", c.present(RawPrintField)
+	var items []uint32
+	switch {
+	case text && raw:
+		c.fail(RawPrintField, CodeInvalid, "give fingerprint or %s, not both", RawPrintField)
+		return nil
+	case text:
+		s := c.text(f)
+		if s == "" {
+			return nil // errors are reported; blank is no fingerprint
+		}
+		var err error
+		if items, err = fingerprint.DecodeDefault(s); err != nil {
+			c.fail(f.Name, CodePrint, "%s", err.Error())
+			return nil
+		}
+	case raw:
+		list, ok := c.in[RawPrintField].([]any)
+		if !ok {
+			c.fail(RawPrintField, CodePrint, "%s must be an array of integers, as fpcalc -raw prints them", RawPrintField)
+			return nil
+		}
+		if len(list) > MaxFingerprintItems {
+			c.fail(RawPrintField, CodeTooLong, "%s has %d values, at most %d", RawPrintField, len(list), MaxFingerprintItems)
+			return nil
+		}
+		nums := make([]float64, len(list))
+		for i, v := range list {
+			n, isNum := toFloat(v)
+			if !isNum {
+				c.fail(RawPrintField, CodePrint, "%s value %d is not a number", RawPrintField, i)
+				return nil
+			}
+			nums[i] = n
+		}
+		var err error
+		if items, err = fingerprint.FromRawFloat(nums); err != nil {
+			c.fail(RawPrintField, CodePrint, "%s", err.Error())
+			return nil
+		}
+	default:
+		return nil
+	}
+	name := f.Name
+	if raw {
+		name = RawPrintField
+	}
+	switch secs := float64(len(items)) / fingerprint.ItemsPerSecond; {
+	case len(items) == 0:
+		c.fail(name, CodePrint, "%s is empty", name)
+		return nil
+	case len(items) > MaxFingerprintItems:
+		c.fail(name, CodeTooLong, "%s has %d sub-fingerprints, at most %d (about 25 minutes)", name, len(items), MaxFingerprintItems)
+		return nil
+	case duration <= 0:
+		if !c.hasErr("duration") {
+			c.fail("duration", CodeRequired, "duration is required with a fingerprint: the recording's length in seconds, as fpcalc prints it (DURATION)")
+		}
+		return nil
+	case secs > duration+3:
+		c.fail(name, CodePrint, "%s covers %.0f s of audio, more than the duration of %g s", name, secs, duration)
+		return nil
+	}
+	return items
+}
+
+// CheckFingerprint reads the fingerprint fields of in ("fingerprint" or
+// "fingerprint_raw") alone, for a recording of the given duration (a song
+// without analysis, whose embeddings take their identity from it; a
+// lookup): nil without one. Field errors are keyed prefix+field.
+func CheckFingerprint(in map[string]any, prefix string, duration float64) ([]uint32, validation.Errors) {
+	c := &checker{in: in, prefix: prefix}
+	items := c.fingerprint(duration)
+	return items, c.errs
 }
 
 // CheckEmbedding validates one embedding contribution. A vector sent without
@@ -481,6 +613,9 @@ func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validati
 				errs[k] = v
 			}
 			out[i].Score = sc
+			if sc != nil && sc.Fingerprint != "" {
+				out[i].Fingerprint, _ = fingerprint.DecodeDefault(sc.Fingerprint)
+			}
 		}
 		models := make([]string, 0, len(embs))
 		for m := range embs {
@@ -509,6 +644,15 @@ func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validati
 				out[i].Embeddings = append(out[i].Embeddings, emb)
 			}
 		}
+		if !hasScore && len(out[i].Embeddings) > 0 {
+			// a song of embeddings only: its fingerprint decides its
+			// identity, and is not stored (score rows hold fingerprints)
+			items, e := CheckFingerprint(s, p, out[i].Embeddings[0].Duration)
+			for k, v := range e {
+				errs[k] = v
+			}
+			out[i].Fingerprint = items
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -519,8 +663,9 @@ func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validati
 // songKeys are the keys of a /contribute song: the identity and analysis
 // fields, and "embeddings"; songKeyList names the fields.
 var songKeys, songKeyList = func() (map[string]bool, string) {
-	keys := map[string]bool{"embeddings": true}
-	names := append(Names(identityFields), Names(analysisFields)...)
+	keys := map[string]bool{"embeddings": true, RawPrintField: true}
+	names := append(append(Names(identityFields), Names(analysisFields)...), Names(audioFields)...)
+	names = append(names, RawPrintField)
 	for _, n := range names {
 		keys[n] = true
 	}

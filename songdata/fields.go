@@ -22,6 +22,12 @@ const (
 	MaxLabels      = 64
 	MaxLabelLen    = 32
 	MaxEnergy      = 1000.0
+	// MaxFingerprintItems bounds a fingerprint: 12,000 sub-fingerprints
+	// are about 25 minutes of audio (fpcalc's default takes the first 2).
+	MaxFingerprintItems = 12000
+	// MaxFingerprintLen bounds the compressed text of a fingerprint of
+	// MaxFingerprintItems (about 2.9 characters per sub-fingerprint).
+	MaxFingerprintLen = 40000
 )
 
 var pitchNames = [12]string{"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"}

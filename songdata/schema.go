@@ -15,15 +15,16 @@ type Kind string
 
 // The kinds of contributed fields.
 const (
-	Text      Kind = "text"   // trimmed UTF-8 text without control characters
-	Number    Kind = "number" // a finite number
-	PitchKey  Kind = "key"    // a pitch class
-	ScaleName Kind = "scale"  // major or minor
-	Labels    Kind = "labels" // "label:score,…"
-	MBIDText  Kind = "mbid"   // a MusicBrainz recording id
-	ISRCText  Kind = "isrc"   // an International Standard Recording Code
-	ModelName Kind = "model"  // the name of a known embedding model
-	Vector    Kind = "vector" // an embedding: a JSON array of numbers
+	Text       Kind = "text"        // trimmed UTF-8 text without control characters
+	Number     Kind = "number"      // a finite number
+	PitchKey   Kind = "key"         // a pitch class
+	ScaleName  Kind = "scale"       // major or minor
+	Labels     Kind = "labels"      // "label:score,…"
+	MBIDText   Kind = "mbid"        // a MusicBrainz recording id
+	ISRCText   Kind = "isrc"        // an International Standard Recording Code
+	ModelName  Kind = "model"       // the name of a known embedding model
+	Vector     Kind = "vector"      // an embedding: a JSON array of numbers
+	AudioPrint Kind = "fingerprint" // a Chromaprint fingerprint as fpcalc prints it
 )
 
 // Part says which rows hold a field.
@@ -38,6 +39,10 @@ const (
 	AnalysisPart Part = "analysis"
 	// VectorPart fields are an embedding row's vector.
 	VectorPart Part = "vector"
+	// AudioPart fields describe the recording's audio; score rows hold
+	// them, and they decide the identity of the whole contribution
+	// (contribute.Resolve).
+	AudioPart Part = "audio"
 )
 
 // Field describes one contributed field.
@@ -96,6 +101,9 @@ var fields = []Field{
 		Canonical: "upper case, without dashes or spaces", Doc: "the ISRC (12 characters)"},
 	{Name: "analyzer", Kind: Text, Part: IdentityPart, Max: MaxAnalyzerLen,
 		Canonical: "trimmed", Doc: "name/version of the tool that made the analysis"},
+	{Name: "fingerprint", Kind: AudioPrint, Part: AudioPart, Max: MaxFingerprintLen,
+		Canonical: "the compressed form fpcalc prints (URL-safe base64 of Chromaprint's default algorithm); fingerprint_raw, the integers of fpcalc -raw, is taken instead and stored compressed; needs duration",
+		Doc:       "the Chromaprint fingerprint of the audio (fpcalc's FINGERPRINT), which identifies the recording whatever its tags"},
 	{Name: "model", Kind: ModelName, Part: VectorPart, Max: 64,
 		Canonical: "the model's name, lower case; a vector of the default model's length sent without one is that model's",
 		Doc:       "the embedding model"},
@@ -127,13 +135,19 @@ func field(name string) Field {
 }
 
 var (
-	scoreFields     = partFields(IdentityPart, AnalysisPart)
+	scoreFields     = partFields(IdentityPart, AnalysisPart, AudioPart)
 	embeddingFields = partFields(IdentityPart, VectorPart)
 	identityFields  = partFields(IdentityPart)
 	analysisFields  = partFields(AnalysisPart)
+	audioFields     = partFields(AudioPart)
 )
 
-// ScoreFields are the fields of a score row, in dump order.
+// AudioFields are the fields that describe the recording's audio (the
+// fingerprint), in dump order.
+func AudioFields() []Field { return append([]Field(nil), audioFields...) }
+
+// ScoreFields are the fields of a score row, in dump order: its identity,
+// its analysis and its audio fingerprint.
 func ScoreFields() []Field { return append([]Field(nil), scoreFields...) }
 
 // EmbeddingFields are the fields of an embedding row: its identity, then
@@ -183,6 +197,12 @@ const (
 
 // Collections are the collections that hold contributed rows.
 func Collections() []string { return []string{ScoreCollection, EmbeddingCollection} }
+
+// KeyColumns are the columns of score and embedding rows that the write
+// path derives instead of taking them from the client: the song key the
+// row is filed under, and the key of its own tags when it joined another
+// song by its fingerprint (Identity.TagsKey).
+func KeyColumns() []string { return []string{"song_key", "tags_key"} }
 
 // Columns are the column names of fs, comma-separated, for SQL.
 func Columns(fs []Field) string { return strings.Join(Names(fs), ", ") }

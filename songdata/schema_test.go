@@ -24,15 +24,15 @@ func dbColumns(t reflect.Type) []string {
 	return out
 }
 
-// The row types hold exactly the schema's fields (and the song key), and
+// The row types hold exactly the schema's fields (and the key columns), and
 // Ref reaches each of them with the Go type of its kind.
 func TestRowTypesFollowTheSchema(t *testing.T) {
 	t.Parallel()
-	want := append([]string{"song_key"}, Names(ScoreFields())...)
+	want := append(KeyColumns(), Names(ScoreFields())...)
 	if got := dbColumns(reflect.TypeFor[Score]()); !sameSet(got, want) {
 		t.Errorf("Score columns %v, schema %v", got, want)
 	}
-	want = append([]string{"song_key"}, Names(IdentityFields())...)
+	want = append(KeyColumns(), Names(IdentityFields())...)
 	want = append(want, "model") // the vector is not a column of its own type
 	if got := dbColumns(reflect.TypeFor[Embedding]()); !sameSet(got, want) {
 		t.Errorf("Embedding columns %v, schema %v", got, want)
@@ -53,15 +53,15 @@ func TestRowTypesFollowTheSchema(t *testing.T) {
 			t.Errorf("%s: Score.Ref gives %T", f.Name, ref)
 		}
 	}
-	if got := keys(s.Values()); !sameSet(got, append([]string{"song_key"}, Names(ScoreFields())...)) {
+	if got := keys(s.Values()); !sameSet(got, append(KeyColumns(), Names(ScoreFields())...)) {
 		t.Errorf("Score.Values keys %v", got)
 	}
 	e := Embedding{Vector: []float32{1}}
-	if got := keys(e.Values()); !sameSet(got, append([]string{"song_key"}, Names(EmbeddingFields())...)) {
+	if got := keys(e.Values()); !sameSet(got, append(KeyColumns(), Names(EmbeddingFields())...)) {
 		t.Errorf("Embedding.Values keys %v", got)
 	}
-	if got := append(Names(IdentityFields()), Names(AnalysisFields())...); !sameSet(got, Names(ScoreFields())) {
-		t.Errorf("identity and analysis %v are not the score fields", got)
+	if got := append(append(Names(IdentityFields()), Names(AnalysisFields())...), "fingerprint"); !sameSet(got, Names(ScoreFields())) {
+		t.Errorf("identity, analysis and fingerprint %v are not the score fields", got)
 	}
 }
 

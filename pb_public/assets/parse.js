@@ -9,10 +9,15 @@ export const MAX_TEMPO = 400;
 export const MAX_DURATION = 24 * 3600;
 export const MAX_ENERGY = 1000;
 export const MAX_LABELS = 64;
+export const MAX_FINGERPRINT = 40000;
+export const MAX_FINGERPRINT_ITEMS = 12000;
 export const DEFAULT_MODELS = [{ name: 'clap', dim: 512 }, { name: 'musicnn', dim: 200 }];
 
 const IDENTITY = ['artist', 'title', 'album', 'duration', 'mbid', 'isrc', 'analyzer'];
 const ANALYSIS = ['tempo', 'key', 'scale', 'mood_vector', 'energy', 'other_features'];
+// the audio fingerprint: fpcalc's FINGERPRINT, or its -raw integers as fingerprint_raw
+const AUDIO = ['fingerprint'];
+const FINGERPRINT_RE = /^[A-Za-z0-9_-]+$/;
 const NUMERIC = new Set(['tempo', 'energy', 'duration']);
 // Fields of exported rows that the server computes or chooses: dropped.
 const IGNORED = new Set(['id', 'item_id', 'song_key', 'collectionId', 'collectionName', 'created', 'updated', 'receipt', 'day']);
@@ -93,9 +98,9 @@ function parseVector(v) {
 export function checkSong(song, models = DEFAULT_MODELS) {
   const errs = [];
   const fail = (field, message) => { if (!errs.some((e) => e.field === field)) errs.push({ field, message }); };
-  const allowed = new Set([...IDENTITY, ...ANALYSIS, 'embeddings']);
+  const allowed = new Set([...IDENTITY, ...ANALYSIS, ...AUDIO, 'fingerprint_raw', 'embeddings']);
   for (const k of Object.keys(song)) {
-    if (!allowed.has(k)) fail(k, `unknown field "${k}" (expected ${[...IDENTITY, ...ANALYSIS].join(', ')}, or embeddings)`);
+    if (!allowed.has(k)) fail(k, `unknown field "${k}" (expected ${[...IDENTITY, ...ANALYSIS, ...AUDIO, 'fingerprint_raw'].join(', ')}, or embeddings)`);
   }
   const present = (k) => song[k] !== undefined && song[k] !== null;
   const hasScore = ANALYSIS.some(present);
@@ -133,6 +138,25 @@ export function checkSong(song, models = DEFAULT_MODELS) {
     const t = checkText(song.isrc, 32);
     if (t.err) fail('isrc', `isrc ${t.err}`);
     else if (t.value && !ISRC_RE.test(t.value.toUpperCase().replace(/[- ]/g, ''))) fail('isrc', 'isrc must be an ISRC of 12 characters such as USRC17607839');
+  }
+
+  // the fingerprint: its form here, its content on the server (which
+  // decodes it and says what is wrong); an empty one (as dumps write a
+  // row without) is none
+  const hasPrint = present('fingerprint') && song.fingerprint !== '';
+  const hasRaw = present('fingerprint_raw');
+  if (hasPrint && hasRaw) fail('fingerprint_raw', 'give fingerprint or fingerprint_raw, not both');
+  else if (hasPrint) {
+    const t = checkText(song.fingerprint, MAX_FINGERPRINT);
+    if (t.err) fail('fingerprint', `fingerprint ${t.err}`);
+    else if (t.value && !FINGERPRINT_RE.test(t.value)) fail('fingerprint', 'fingerprint must be the text fpcalc prints after FINGERPRINT= (letters, digits, - and _)');
+  } else if (hasRaw) {
+    const r = song.fingerprint_raw;
+    if (!Array.isArray(r) || !r.every((x) => Number.isInteger(x))) fail('fingerprint_raw', 'fingerprint_raw must be an array of integers, as fpcalc -raw prints them');
+    else if (r.length > MAX_FINGERPRINT_ITEMS) fail('fingerprint_raw', `fingerprint_raw has ${r.length} values, at most ${MAX_FINGERPRINT_ITEMS}`);
+  }
+  if ((hasPrint || hasRaw) && !(typeof d === 'number' && d > 0)) {
+    fail('duration', 'duration is required with a fingerprint: the recording\'s length in seconds, as fpcalc prints it (DURATION)');
   }
 
   if (hasScore) {

@@ -47,6 +47,10 @@ function render(s) {
     el('div', { class: 'agree' }, s.outliers > 0
       ? `${plural(s.outliers, 'analysis', 'analyses')} left out of the tempo consensus`
       : (s.contributions > 1 ? 'independent analyses of this song' : 'analysis of this song so far'))));
+  facts.append(fact('Identified by', s.fingerprints > 0 ? 'its audio' : 'its tags',
+    el('div', { class: 'agree', id: 'song-identity' }, s.fingerprints > 0
+      ? `${plural(s.fingerprints, 'contribution', 'contributions')} carried an audio fingerprint: copies under other tags join this song`
+      : 'artist and title only: no contribution carried an audio fingerprint yet')));
   body.replaceChildren(facts);
 
   const moods = parseLabels(s.mood_vector).slice(0, 15);

@@ -1,0 +1,271 @@
+package hooks_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"songcommons/internal/testsupport"
+	"songcommons/songdata"
+)
+
+// identitySong is a /contribute song with an analysis, the tags given and
+// one corpus fingerprint.
+func identitySong(artist, title string, p testsupport.Print, dur float64) map[string]any {
+	return map[string]any{"artist": artist, "title": title, "tempo": 120.0, "key": "C", "scale": "major",
+		"fingerprint": p.Fingerprint, "duration": dur}
+}
+
+// contributeIdentities uploads songs and returns each song's identity.
+func contributeIdentities(t *testing.T, srv *httptest.Server, token string, songs ...map[string]any) []map[string]any {
+	t.Helper()
+	code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", token, map[string]any{"songs": songs})
+	if code != 200 {
+		t.Fatalf("contribute: %d %v", code, out)
+	}
+	var ids []map[string]any
+	for _, s := range out["songs"].([]any) {
+		ids = append(ids, s.(map[string]any)["identity"].(map[string]any))
+	}
+	return ids
+}
+
+func lookupResults(t *testing.T, srv *httptest.Server, songs ...map[string]any) []map[string]any {
+	t.Helper()
+	code, out := call(t, srv, http.MethodPost, "/api/songcommons/lookup", "", map[string]any{"songs": songs})
+	if code != 200 {
+		t.Fatalf("lookup: %d %v", code, out)
+	}
+	var res []map[string]any
+	for _, r := range out["results"].([]any) {
+		res = append(res, r.(map[string]any))
+	}
+	return res
+}
+
+// Every variant of a real recording (re-encoded, trimmed, quieter), sent
+// under other tags, joins the song of the first upload; its tags then find
+// that song (an alias); another recording under the same tags is not
+// merged; lookups by fingerprint (compressed or raw) find each recording
+// and say how; music that was never uploaded is not found.
+func TestIdentityByFingerprint(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	token := tokenFor(t, aliceID)
+	names, variants := testsupport.Recordings(t)
+
+	// two recordings, each first under its real tags, then its five
+	// variants under other tags each
+	var recordings []string
+	for _, n := range names {
+		if len(variants[n]) == 6 && len(recordings) < 2 {
+			recordings = append(recordings, n)
+		}
+	}
+	songKey := map[string]string{}
+	for _, rec := range recordings {
+		orig := variants[rec][0]
+		id := contributeIdentities(t, srv, token, identitySong("Wesnoth", rec, orig, orig.Duration))[0]
+		if id["matched_by"] != "tags" {
+			t.Fatalf("%s: first upload %v", rec, id)
+		}
+		songKey[rec] = id["song_key"].(string)
+		var songs []map[string]any
+		for i, v := range variants[rec][1:] {
+			songs = append(songs, identitySong(fmt.Sprintf("Wesnoth Orchestra %d", i), rec+" ("+v.Variant+" remaster)", v, v.Duration))
+		}
+		for i, id := range contributeIdentities(t, srv, token, songs...) {
+			if id["matched_by"] != "fingerprint" || id["song_key"] != songKey[rec] || id["score"].(float64) < 0.9 {
+				t.Errorf("%s %s: identity %v, want the song %q by fingerprint", rec, variants[rec][i+1].Variant, id, songKey[rec])
+			}
+		}
+	}
+	if n := countRows(t, app, "songs"); n != 2 {
+		t.Fatalf("%d songs, want 2 (every variant joined its recording)", n)
+	}
+	var fps []int
+	if err := app.DB().NewQuery("SELECT fingerprints FROM songs ORDER BY song_key").Column(&fps); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(fps) != "[6 6]" {
+		t.Errorf("fingerprints per song %v, want [6 6]", fps)
+	}
+
+	// the same tags on another recording: recording 1 under recording 0's
+	// tags joins recording 1; music not in the dataset under them gets a
+	// song of its own
+	other := variants[recordings[1]][0]
+	id := contributeIdentities(t, srv, token, identitySong("Wesnoth", recordings[0], other, other.Duration))[0]
+	if id["matched_by"] != "fingerprint" || id["song_key"] != songKey[recordings[1]] {
+		t.Errorf("recording 1 under recording 0's tags: %v, want recording 1's song by fingerprint", id)
+	}
+	var unseen testsupport.Print
+	for _, n := range names {
+		if len(variants[n]) == 1 && variants[n][0].Duration > 60 {
+			unseen = variants[n][0]
+			break
+		}
+	}
+	id = contributeIdentities(t, srv, token, identitySong("Wesnoth", recordings[0], unseen, unseen.Duration))[0]
+	if id["matched_by"] != "tags" || id["new_recording"] != true || !strings.HasPrefix(id["song_key"].(string), songKey[recordings[0]]+songdata.SongKeySeparator) {
+		t.Errorf("a new recording under recording 0's tags: %v, want a song of its own", id)
+	}
+	if n := countRows(t, app, "songs"); n != 3 {
+		t.Errorf("%d songs, want 3", n)
+	}
+
+	// lookups: by every variant's fingerprint (the trimmed one raw), by a
+	// variant's tags (an alias), and by music never uploaded
+	for _, rec := range recordings {
+		var qs []map[string]any
+		for _, v := range variants[rec] {
+			q := map[string]any{"fingerprint": v.Fingerprint, "duration": v.Duration}
+			if v.Variant == "trim3" {
+				q = map[string]any{"fingerprint_raw": v.Raw, "duration": v.Duration}
+			}
+			qs = append(qs, q)
+		}
+		for i, r := range lookupResults(t, srv, qs...) {
+			m, _ := r["fingerprint_match"].(map[string]any)
+			if r["found"] != true || r["song_key"] != songKey[rec] || r["matched_by"] != "fingerprint" || m == nil || m["score"].(float64) < 0.9 || m["overlap"].(float64) < 20 {
+				t.Errorf("lookup of %s %s: %v", rec, variants[rec][i].Variant, r)
+			}
+		}
+	}
+	r := lookupResults(t, srv,
+		map[string]any{"artist": "Wesnoth Orchestra 2", "title": recordings[0] + " (aac remaster)"},
+		map[string]any{"fingerprint": variants[names[len(names)-1]][0].Fingerprint, "duration": variants[names[len(names)-1]][0].Duration},
+		map[string]any{"artist": "Wesnoth", "title": recordings[0]})
+	if r[0]["found"] != true || r[0]["song_key"] != songKey[recordings[0]] || r[0]["matched_by"] != "artist_title" || r[0]["alias"] != true {
+		t.Errorf("lookup by a variant's tags: %v, want recording 0's song through the alias", r[0])
+	}
+	if r[1]["found"] != false {
+		t.Errorf("lookup of music never uploaded: %v", r[1])
+	}
+	if r[2]["found"] != true || r[2]["song_key"] != songKey[recordings[0]] || r[2]["matched_by"] != "artist_title" || r[2]["alias"] != nil {
+		t.Errorf("lookup by the first tags: %v", r[2])
+	}
+
+	// a song without a fingerprint under an alias joins the song
+	plain := map[string]any{"artist": "Wesnoth Orchestra 2", "title": recordings[0] + " (aac remaster)", "tempo": 121.0, "key": "D", "scale": "minor"}
+	id = contributeIdentities(t, srv, token, plain)[0]
+	if id["matched_by"] != "alias" || id["song_key"] != songKey[recordings[0]] {
+		t.Errorf("an upload without fingerprint under an alias: %v", id)
+	}
+
+	// the record API: a score record with a fingerprint joins by it
+	v := variants[recordings[1]][4]
+	code, out := call(t, srv, http.MethodPost, "/api/collections/score/records", token, map[string]any{
+		"artist": "Somebody", "title": "Something", "tempo": 99.0, "key": "E", "scale": "major", "fingerprint": v.Fingerprint, "duration": v.Duration})
+	if code != 200 || out["song_key"] != songKey[recordings[1]] || out["tags_key"] != songdata.SongKey("Somebody", "Something") {
+		t.Errorf("record API with a fingerprint: %d %v, want song %q", code, out, songKey[recordings[1]])
+	}
+}
+
+// Two songs whose durations differ by more than the duration check allows
+// (an album take and an edit 10 s longer) stay apart; a query whose
+// duration lies between them matches both: the answer lists both and
+// picks none, for a lookup and for an upload.
+func TestFingerprintAmbiguityIsReported(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	token := tokenFor(t, aliceID)
+	names, variants := testsupport.Recordings(t)
+	var rec []testsupport.Print
+	for _, n := range names {
+		if len(variants[n]) == 6 {
+			rec = variants[n]
+			break
+		}
+	}
+	d := rec[0].Duration
+	a := contributeIdentities(t, srv, token, identitySong("Band", "Album take", rec[0], d))[0]
+	b := contributeIdentities(t, srv, token, identitySong("Band", "Long edit", rec[1], d+10))[0]
+	if a["song_key"] == b["song_key"] || b["matched_by"] != "tags" {
+		t.Fatalf("recordings 10 s apart were merged: %v %v", a, b)
+	}
+	r := lookupResults(t, srv, map[string]any{"fingerprint": rec[3].Fingerprint, "duration": d + 5})[0]
+	cands, _ := r["candidates"].([]any)
+	if r["found"] != false || r["matched_by"] != "fingerprint" || len(cands) != 2 {
+		t.Fatalf("ambiguous lookup: %v, want found:false and 2 candidates", r)
+	}
+	for _, c := range cands {
+		c := c.(map[string]any)
+		if c["song_key"] != a["song_key"] && c["song_key"] != b["song_key"] || c["fingerprint_match"] == nil || c["title"] == "" {
+			t.Errorf("candidate %v", c)
+		}
+	}
+	id := contributeIdentities(t, srv, token, identitySong("Band", "Radio edit", rec[2], d+5))[0]
+	if cs, _ := id["candidates"].([]any); len(cs) != 2 || id["song_key"] != songdata.SongKey("Band", "Radio edit") {
+		t.Errorf("ambiguous upload: %v, want its own tags and 2 candidates", id)
+	}
+}
+
+// A bad fingerprint is refused with a 400 naming the field, on every
+// entry point, and nothing is stored.
+func TestBadFingerprintsAreRefused(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	token := tokenFor(t, aliceID)
+	p := testsupport.Prints(t)[0]
+	song := func(edit map[string]any) map[string]any {
+		s := map[string]any{"artist": "A", "title": "T", "tempo": 120.0, "duration": p.Duration}
+		for k, v := range edit {
+			if v == nil {
+				delete(s, k)
+			} else {
+				s[k] = v
+			}
+		}
+		return s
+	}
+	cases := []struct {
+		name, field string
+		song        map[string]any
+	}{
+		{"truncated", "fingerprint", song(map[string]any{"fingerprint": p.Fingerprint[:len(p.Fingerprint)/2]})},
+		{"not base64", "fingerprint", song(map[string]any{"fingerprint": "AQAA!!not base64"})},
+		{"another algorithm", "fingerprint", song(map[string]any{"fingerprint": "AAAAAA"})},
+		{"raw not numbers", "fingerprint_raw", song(map[string]any{"fingerprint_raw": []any{"a", "b"}})},
+		{"raw not a list", "fingerprint_raw", song(map[string]any{"fingerprint_raw": "1,2,3"})},
+		{"both forms", "fingerprint_raw", song(map[string]any{"fingerprint": p.Fingerprint, "fingerprint_raw": p.Raw})},
+		{"no duration", "duration", song(map[string]any{"fingerprint": p.Fingerprint, "duration": nil})},
+		{"longer than the duration", "fingerprint", song(map[string]any{"fingerprint": p.Fingerprint, "duration": 10.0})},
+	}
+	for _, c := range cases {
+		code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", token,
+			map[string]any{"songs": []any{song(nil), c.song}})
+		data, _ := out["data"].(map[string]any)
+		if code != 400 || data["songs.1."+c.field] == nil {
+			t.Errorf("contribute, %s: %d %v, want 400 naming songs.1.%s", c.name, code, out, c.field)
+		}
+		lq := map[string]any{}
+		for _, k := range []string{"fingerprint", "fingerprint_raw", "duration"} {
+			if v, ok := c.song[k]; ok {
+				lq[k] = v
+			}
+		}
+		code, out = call(t, srv, http.MethodPost, "/api/songcommons/lookup", "", map[string]any{"songs": []any{lq}})
+		data, _ = out["data"].(map[string]any)
+		if code != 400 || data["songs.0."+c.field] == nil {
+			t.Errorf("lookup, %s: %d %v, want 400 naming songs.0.%s", c.name, code, out, c.field)
+		}
+	}
+	code, out := call(t, srv, http.MethodPost, "/api/collections/score/records", token, song(map[string]any{"fingerprint": "AQAAxyz"}))
+	if data, _ := out["data"].(map[string]any); code != 400 || data["fingerprint"] == nil {
+		t.Errorf("record API: %d %v", code, out)
+	}
+	for _, tbl := range []string{"score", "songs", "song_fingerprints"} {
+		if n := countRows(t, app, tbl); n != 0 {
+			t.Errorf("%d %s rows stored by refused requests", n, tbl)
+		}
+	}
+}

@@ -1,0 +1,322 @@
+// Package songprint keeps the audio fingerprint index of the songs
+// (fingerprint.Index) in step with the song_fingerprints table, which the
+// write path (contribute) keeps in step with the contributions: built from
+// the stored 96-byte sketches at start-up, refreshed per song after every
+// committed change; when a lookup compares its candidates in full, their
+// fingerprints are read from the table. The table stays the source of
+// truth; nothing of the index is written to disk.
+package songprint
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+
+	"songcommons/fingerprint"
+	"songcommons/storage"
+)
+
+// Table is the table of the songs' fingerprints.
+const Table = "song_fingerprints"
+
+// ID is the id of a song in the index and in song_fingerprints: a hash of
+// its song key (63 bits, never 0), so that it is content, stable for the
+// song's life, and known without reading the table. Two keys of one hash
+// (about one chance in 10^7 among a million songs) keep the first song's
+// fingerprint; the second song is then identified by its tags only.
+func ID(songKey string) int64 {
+	h := sha256.Sum256([]byte(songKey))
+	id := int64(binary.BigEndian.Uint64(h[:8]) >> 1)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// EncodeSketch is the stored form of a sketch: fingerprint.SketchVersion,
+// then the terms as little-endian uint32s.
+func EncodeSketch(sketch []uint32) []byte {
+	b := make([]byte, 1, 1+4*len(sketch))
+	b[0] = fingerprint.SketchVersion
+	for _, t := range sketch {
+		b = binary.LittleEndian.AppendUint32(b, t)
+	}
+	return b
+}
+
+// decodeSketch reads a stored sketch; ok is false for a sketch of another
+// SketchVersion (or a damaged one), which is then computed again.
+func decodeSketch(b []byte) ([]uint32, bool) {
+	if len(b) < 1 || b[0] != fingerprint.SketchVersion || (len(b)-1)%4 != 0 {
+		return nil, false
+	}
+	out := make([]uint32, (len(b)-1)/4)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint32(b[1+4*i:])
+	}
+	return out, true
+}
+
+// Match is a song a fingerprint matched, and how well.
+type Match struct {
+	SongKey string `json:"song_key"`
+	fingerprint.Similarity
+}
+
+// Index is the fingerprint index of one app's songs.
+type Index struct {
+	refreshMu sync.Mutex // serialises loads and refreshes so a stale read never wins
+	mu        sync.RWMutex
+	ix        *fingerprint.Index // nil until loaded
+}
+
+// New returns an index that is not loaded yet: the first lookup loads it
+// (Load at start-up does it ahead of the first lookup).
+func New() *Index { return &Index{} }
+
+// store reads full fingerprints from song_fingerprints.
+type store struct{ app core.App }
+
+func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
+	out := make([][]uint32, len(ids))
+	at := make(map[int64][]int, len(ids))
+	for i, id := range ids {
+		at[id] = append(at[id], i)
+	}
+	err := inChunks(ids, func(vals []any) error {
+		rows, err := s.app.DB().Select("id", "fp").From(Table).Where(dbx.In("id", vals...)).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var fp []byte
+			if err := rows.Scan(&id, &fp); err != nil {
+				return err
+			}
+			_, items, err := fingerprint.DecodeBytes(fp)
+			if err != nil {
+				continue // never written by this service: not compared
+			}
+			for _, i := range at[id] {
+				out[i] = items
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fingerprints: reading candidates: %w", err)
+	}
+	return out, nil
+}
+
+// Load builds the index from song_fingerprints, replacing any index held.
+func (x *Index) Load(app core.App) error {
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	return x.load(app)
+}
+
+func (x *Index) load(app core.App) error {
+	var n int
+	if err := app.DB().Select("count(*)").From(Table).Row(&n); err != nil {
+		return fmt.Errorf("fingerprints: counting: %w", err)
+	}
+	b := fingerprint.NewBuilder(store{app}, fingerprint.Options{}, n)
+	rows, err := app.DB().Select("id", "sketch", "duration", "fp").From(Table).Rows()
+	if err != nil {
+		return fmt.Errorf("fingerprints: reading: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var sketch, fp []byte
+		var dur float64
+		if err := rows.Scan(&id, &sketch, &dur, &fp); err != nil {
+			return fmt.Errorf("fingerprints: reading: %w", err)
+		}
+		if s, ok := decodeSketch(sketch); ok {
+			_ = b.AddSketch(id, s, dur)
+			continue
+		}
+		if _, items, err := fingerprint.DecodeBytes(fp); err == nil {
+			_ = b.Add(id, items, dur) // a silent fingerprint is not indexed
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("fingerprints: reading: %w", err)
+	}
+	ix := b.Build()
+	x.mu.Lock()
+	x.ix = ix
+	x.mu.Unlock()
+	return nil
+}
+
+// index returns the index, loading it if it is missing.
+func (x *Index) index(app core.App) (*fingerprint.Index, error) {
+	x.mu.RLock()
+	ix := x.ix
+	x.mu.RUnlock()
+	if ix != nil {
+		return ix, nil
+	}
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	x.mu.RLock()
+	ix = x.ix
+	x.mu.RUnlock()
+	if ix != nil {
+		return ix, nil
+	}
+	if err := x.load(app); err != nil {
+		return nil, err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ix, nil
+}
+
+// Len is the number of fingerprinted songs in the index (0 when it is not
+// loaded).
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.ix == nil {
+		return 0
+	}
+	return x.ix.Len()
+}
+
+// MemoryBytes is the memory the index holds (0 when it is not loaded).
+func (x *Index) MemoryBytes() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.ix == nil {
+		return 0
+	}
+	return x.ix.MemoryBytes()
+}
+
+// Params are the thresholds of a match.
+func (x *Index) Params() fingerprint.Params { return fingerprint.DefaultParams() }
+
+// Lookup finds the songs each fingerprint matches, best first: more than
+// one is an ambiguity the caller reports.
+func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) {
+	out := make([][]Match, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	ix, err := x.index(app)
+	if err != nil {
+		return nil, err
+	}
+	found, err := ix.LookupBatch(qs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, ms := range found {
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+	}
+	keys := make(map[int64]string, len(ids))
+	err = inChunks(ids, func(vals []any) error {
+		var rows []struct {
+			ID  int64  `db:"id"`
+			Key string `db:"song_key"`
+		}
+		if err := app.DB().Select("id", "song_key").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			keys[r.ID] = r.Key
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fingerprints: reading song keys: %w", err)
+	}
+	for i, ms := range found {
+		for _, m := range ms {
+			if k, ok := keys[m.ID]; ok {
+				out[i] = append(out[i], Match{SongKey: k, Similarity: m.Similarity})
+			}
+		}
+	}
+	return out, nil
+}
+
+// RefreshKeys sets the given songs from the committed song_fingerprints
+// rows: a song with a row is added (or replaced), a song without one
+// leaves the index. An index not loaded yet is left alone (its load reads
+// the change).
+func (x *Index) RefreshKeys(app core.App, keys []string) error {
+	x.refreshMu.Lock()
+	defer x.refreshMu.Unlock()
+	x.mu.RLock()
+	ix := x.ix
+	x.mu.RUnlock()
+	if ix == nil {
+		return nil
+	}
+	var ids []int64
+	for _, k := range keys {
+		if k != "" {
+			ids = append(ids, ID(k))
+		}
+	}
+	return inChunks(ids, func(vals []any) error {
+		var rows []struct {
+			ID       int64   `db:"id"`
+			Key      string  `db:"song_key"`
+			Duration float64 `db:"duration"`
+			Sketch   []byte  `db:"sketch"`
+		}
+		if err := app.DB().Select("id", "song_key", "duration", "sketch").From(Table).
+			Where(dbx.In("id", vals...)).All(&rows); err != nil {
+			return fmt.Errorf("fingerprints: reading: %w", err)
+		}
+		present := make(map[int64]bool, len(rows))
+		for _, r := range rows {
+			if s, ok := decodeSketch(r.Sketch); ok && len(s) > 0 {
+				present[r.ID] = true
+				if err := ix.AddSketch(r.ID, s, r.Duration); err != nil {
+					return fmt.Errorf("fingerprints: song %q: %w", r.Key, err)
+				}
+			}
+		}
+		for _, v := range vals {
+			if id := v.(int64); !present[id] {
+				ix.Remove(id)
+			}
+		}
+		return nil
+	})
+}
+
+// inChunks calls fn with the distinct ids as SQL arguments, at most
+// storage.MaxInArgs at a time.
+func inChunks(ids []int64, fn func(args []any) error) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), storage.MaxInArgs)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := fn(args); err != nil {
+			return err
+		}
+	}
+	return nil
+}

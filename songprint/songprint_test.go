@@ -1,0 +1,101 @@
+package songprint_test
+
+import (
+	"testing"
+
+	"github.com/pocketbase/dbx"
+
+	"songcommons/fingerprint"
+	"songcommons/internal/testsupport"
+	"songcommons/songprint"
+)
+
+// The index is built from song_fingerprints, follows the table through
+// RefreshKeys (a row written, replaced or deleted) and answers with song
+// keys; a sketch of another version is computed again from the stored
+// fingerprint.
+func TestIndexFollowsTheTable(t *testing.T) {
+	t.Parallel()
+	app := testsupport.NewApp(t)
+	defer app.Cleanup()
+	names, variants := testsupport.Recordings(t)
+	var recs []string
+	for _, n := range names {
+		if len(variants[n]) == 6 {
+			recs = append(recs, n)
+		}
+	}
+	items := func(p testsupport.Print) []uint32 {
+		fp, err := fingerprint.DecodeDefault(p.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fp
+	}
+	put := func(key string, p testsupport.Print, sketch []byte) {
+		fp := items(p)
+		if sketch == nil {
+			sketch = songprint.EncodeSketch(fingerprint.SketchOf(fp))
+		}
+		if _, err := app.DB().NewQuery("INSERT OR REPLACE INTO song_fingerprints (id, song_key, duration, sketch, fp) VALUES ({:id}, {:k}, {:d}, {:s}, {:fp})").
+			Bind(dbx.Params{"id": songprint.ID(key), "k": key, "d": p.Duration, "s": sketch, "fp": fingerprint.EncodeBytes(fp, fingerprint.DefaultAlgorithm)}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a|one", variants[recs[0]][0], nil)
+	put("b|two", variants[recs[1]][0], []byte{99, 1, 2, 3, 4}) // a sketch of another version
+	ix := songprint.New()
+	if err := ix.Load(app); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 2 || ix.MemoryBytes() == 0 {
+		t.Fatalf("index of %d songs, %d bytes", ix.Len(), ix.MemoryBytes())
+	}
+	query := func(p testsupport.Print) []songprint.Match {
+		ms, err := ix.Lookup(app, []fingerprint.Query{{Fingerprint: items(p), Duration: p.Duration}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms[0]
+	}
+	if ms := query(variants[recs[0]][3]); len(ms) != 1 || ms[0].SongKey != "a|one" || ms[0].Score < 0.9 {
+		t.Errorf("copy of recording 0: %+v", ms)
+	}
+	if ms := query(variants[recs[1]][4]); len(ms) != 1 || ms[0].SongKey != "b|two" {
+		t.Errorf("copy of recording 1 (stored with an old sketch): %+v", ms)
+	}
+
+	// recording 2 replaces "a|one"'s fingerprint; "b|two" is deleted
+	put("a|one", variants[recs[2]][0], nil)
+	if _, err := app.DB().NewQuery("DELETE FROM song_fingerprints WHERE song_key = 'b|two'").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.RefreshKeys(app, []string{"a|one", "b|two"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := query(variants[recs[0]][3]); len(ms) != 0 {
+		t.Errorf("recording 0 after its song's fingerprint was replaced: %+v", ms)
+	}
+	if ms := query(variants[recs[2]][1]); len(ms) != 1 || ms[0].SongKey != "a|one" {
+		t.Errorf("recording 2: %+v", ms)
+	}
+	if ms := query(variants[recs[1]][0]); len(ms) != 0 || ix.Len() != 1 {
+		t.Errorf("after the delete: %+v, %d songs", ms, ix.Len())
+	}
+}
+
+// IDs are content: the same key gives the same id, never 0 or negative.
+func TestIDIsAHashOfTheSongKey(t *testing.T) {
+	t.Parallel()
+	seen := map[int64]string{}
+	for _, k := range []string{"", "a|b", "a|c", "b|a", "daft punk|one more time"} {
+		id := songprint.ID(k)
+		if id <= 0 || id != songprint.ID(k) {
+			t.Errorf("ID(%q) = %d", k, id)
+		}
+		if o, dup := seen[id]; dup {
+			t.Errorf("ID(%q) = ID(%q)", k, o)
+		}
+		seen[id] = k
+	}
+}
