@@ -12,12 +12,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/fingerprint"
+	"songcommons/internal/lazyindex"
 	"songcommons/storage"
 )
 
@@ -70,9 +70,7 @@ type Match struct {
 
 // Index is the fingerprint index of one app's songs.
 type Index struct {
-	refreshMu sync.Mutex // serialises loads and refreshes so a stale read never wins
-	mu        sync.RWMutex
-	ix        *fingerprint.Index // nil until loaded
+	held lazyindex.Holder[fingerprint.Index]
 }
 
 // New returns an index that is not loaded yet: the first lookup loads it
@@ -118,20 +116,18 @@ func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
 
 // Load builds the index from song_fingerprints, replacing any index held.
 func (x *Index) Load(app core.App) error {
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	return x.load(app)
+	return x.held.Load(func() (*fingerprint.Index, error) { return build(app) })
 }
 
-func (x *Index) load(app core.App) error {
+func build(app core.App) (*fingerprint.Index, error) {
 	var n int
 	if err := app.DB().Select("count(*)").From(Table).Row(&n); err != nil {
-		return fmt.Errorf("fingerprints: counting: %w", err)
+		return nil, fmt.Errorf("fingerprints: counting: %w", err)
 	}
 	b := fingerprint.NewBuilder(store{app}, fingerprint.Options{}, n)
 	rows, err := app.DB().Select("id", "sketch", "duration", "fp").From(Table).Rows()
 	if err != nil {
-		return fmt.Errorf("fingerprints: reading: %w", err)
+		return nil, fmt.Errorf("fingerprints: reading: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -139,7 +135,7 @@ func (x *Index) load(app core.App) error {
 		var sketch, fp []byte
 		var dur float64
 		if err := rows.Scan(&id, &sketch, &dur, &fp); err != nil {
-			return fmt.Errorf("fingerprints: reading: %w", err)
+			return nil, fmt.Errorf("fingerprints: reading: %w", err)
 		}
 		if s, ok := decodeSketch(sketch); ok {
 			_ = b.AddSketch(id, s, dur)
@@ -150,62 +146,27 @@ func (x *Index) load(app core.App) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("fingerprints: reading: %w", err)
+		return nil, fmt.Errorf("fingerprints: reading: %w", err)
 	}
-	ix := b.Build()
-	x.mu.Lock()
-	x.ix = ix
-	x.mu.Unlock()
-	return nil
-}
-
-// index returns the index, loading it if it is missing.
-func (x *Index) index(app core.App) (*fingerprint.Index, error) {
-	x.mu.RLock()
-	ix := x.ix
-	x.mu.RUnlock()
-	if ix != nil {
-		return ix, nil
-	}
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	x.mu.RLock()
-	ix = x.ix
-	x.mu.RUnlock()
-	if ix != nil {
-		return ix, nil
-	}
-	if err := x.load(app); err != nil {
-		return nil, err
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.ix, nil
+	return b.Build(), nil
 }
 
 // Len is the number of fingerprinted songs in the index (0 when it is not
 // loaded).
 func (x *Index) Len() int {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.ix == nil {
-		return 0
+	if ix := x.held.Current(); ix != nil {
+		return ix.Len()
 	}
-	return x.ix.Len()
+	return 0
 }
 
 // MemoryBytes is the memory the index holds (0 when it is not loaded).
 func (x *Index) MemoryBytes() int {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.ix == nil {
-		return 0
+	if ix := x.held.Current(); ix != nil {
+		return ix.MemoryBytes()
 	}
-	return x.ix.MemoryBytes()
+	return 0
 }
-
-// Params are the thresholds of a match.
-func (x *Index) Params() fingerprint.Params { return fingerprint.DefaultParams() }
 
 // Lookup finds the songs each fingerprint matches, best first: more than
 // one is an ambiguity the caller reports.
@@ -214,7 +175,7 @@ func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) 
 	if len(qs) == 0 {
 		return out, nil
 	}
-	ix, err := x.index(app)
+	ix, err := x.held.Get(func() (*fingerprint.Index, error) { return build(app) })
 	if err != nil {
 		return nil, err
 	}
@@ -260,14 +221,10 @@ func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) 
 // leaves the index. An index not loaded yet is left alone (its load reads
 // the change).
 func (x *Index) RefreshKeys(app core.App, keys []string) error {
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	x.mu.RLock()
-	ix := x.ix
-	x.mu.RUnlock()
-	if ix == nil {
-		return nil
-	}
+	return x.held.Refresh(func(ix *fingerprint.Index) error { return refresh(app, ix, keys) })
+}
+
+func refresh(app core.App, ix *fingerprint.Index, keys []string) error {
 	var ids []int64
 	for _, k := range keys {
 		if k != "" {

@@ -10,20 +10,18 @@ package songsearch
 import (
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/internal/lazyindex"
 	"songcommons/search"
 	"songcommons/storage"
 )
 
 // Index is the search index of one app's songs table.
 type Index struct {
-	refreshMu sync.Mutex // serialises loads and refreshes so a stale read never wins
-	mu        sync.RWMutex
-	ix        *search.Index // nil until loaded
+	held lazyindex.Holder[search.Index]
 }
 
 // New returns an index that is not loaded yet: the first search loads it
@@ -32,15 +30,13 @@ func New() *Index { return &Index{} }
 
 // Load builds the index from the songs table, replacing any index held.
 func (x *Index) Load(app core.App) error {
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	return x.load(app)
+	return x.held.Load(func() (*search.Index, error) { return build(app) })
 }
 
-func (x *Index) load(app core.App) error {
+func build(app core.App) (*search.Index, error) {
 	rows, err := app.DB().NewQuery("SELECT song_key, artist, title, album, contributions FROM songs").Rows()
 	if err != nil {
-		return fmt.Errorf("search: reading songs: %w", err)
+		return nil, fmt.Errorf("search: reading songs: %w", err)
 	}
 	defer rows.Close()
 	var scanErr error
@@ -63,53 +59,23 @@ func (x *Index) load(app core.App) error {
 		err = scanErr
 	}
 	if err != nil {
-		return fmt.Errorf("search: building the index: %w", err)
+		return nil, fmt.Errorf("search: building the index: %w", err)
 	}
-	x.mu.Lock()
-	x.ix = ix
-	x.mu.Unlock()
-	return nil
-}
-
-// index returns the index, loading it from the songs table if it is
-// missing.
-func (x *Index) index(app core.App) (*search.Index, error) {
-	x.mu.RLock()
-	ix := x.ix
-	x.mu.RUnlock()
-	if ix != nil {
-		return ix, nil
-	}
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	x.mu.RLock()
-	ix = x.ix
-	x.mu.RUnlock()
-	if ix != nil {
-		return ix, nil
-	}
-	if err := x.load(app); err != nil {
-		return nil, err
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.ix, nil
+	return ix, nil
 }
 
 // Len is the number of songs in the index (0 when it is not loaded).
 func (x *Index) Len() int {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.ix == nil {
-		return 0
+	if ix := x.held.Current(); ix != nil {
+		return ix.Len()
 	}
-	return x.ix.Len()
+	return 0
 }
 
 // Search answers one page of a query (search.Index.Search), loading the
 // index first if it is missing.
 func (x *Index) Search(app core.App, q string, page, perPage int) (search.Result, error) {
-	ix, err := x.index(app)
+	ix, err := x.held.Get(func() (*search.Index, error) { return build(app) })
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -122,14 +88,10 @@ func (x *Index) Search(app core.App, q string, page, perPage int) (search.Result
 // never wins. An index not loaded yet is left alone (its load reads the
 // change).
 func (x *Index) RefreshKeys(app core.App, keys []string) error {
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	x.mu.RLock()
-	ix := x.ix
-	x.mu.RUnlock()
-	if ix == nil {
-		return nil
-	}
+	return x.held.Refresh(func(ix *search.Index) error { return refresh(app, ix, keys) })
+}
+
+func refresh(app core.App, ix *search.Index, keys []string) error {
 	keys = slices.Compact(slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" }))))
 	return storage.InChunks(keys, func(chunk []string, args []any) error {
 		var rows []struct {
