@@ -23,15 +23,7 @@ import (
 func TestDumpKeepsIdentityByFingerprint(t *testing.T) {
 	t.Parallel()
 	src := newTestApp(t)
-	names, variants := testsupport.Recordings(t)
-	var recs, others []string
-	for _, n := range names {
-		if len(variants[n]) == 6 {
-			recs = append(recs, n)
-		} else if variants[n][0].Duration > 60 {
-			others = append(others, n)
-		}
-	}
+	copied, others := testsupport.Copied(t)
 	song := func(artist, title string, p testsupport.Print, tempo float64) map[string]any {
 		s := map[string]any{"artist": artist, "title": title, "tempo": tempo, "key": "A", "scale": "minor", "duration": p.Duration}
 		if p.Fingerprint != "" {
@@ -40,11 +32,11 @@ func TestDumpKeepsIdentityByFingerprint(t *testing.T) {
 		return s
 	}
 	uploads := [][]map[string]any{
-		{song("Zed", "Battle", variants[recs[0]][0], 140)},
-		{song("Aaa", "Battle (remaster)", variants[recs[0]][3], 70), song("Zed", "Revelation", variants[recs[1]][0], 100)},
+		{song("Zed", "Battle", copied[0][0], 140)},
+		{song("Aaa", "Battle (remaster)", copied[0][3], 70), song("Zed", "Revelation", copied[1][0], 100)},
 		// another recording under recording 0's tags; a row without a
 		// fingerprint under an alias
-		{song("Zed", "Battle", variants[others[0]][0], 90), song("Aaa", "Battle (remaster)", testsupport.Print{Duration: 74}, 141)},
+		{song("Zed", "Battle", others[0], 90), song("Aaa", "Battle (remaster)", testsupport.Print{Duration: 74}, 141)},
 	}
 	w := contribute.New(src, nil, nil).WithPrints(songprint.New())
 	for _, u := range uploads {

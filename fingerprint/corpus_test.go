@@ -2,22 +2,16 @@ package fingerprint
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"os"
 	"sync"
 	"testing"
+
+	"songcommons/internal/corpus"
 )
 
 // corpusItem is one fingerprinted file of testdata/corpus.json (built by
-// testdata/make_corpus.sh from real recordings).
+// testdata/make_corpus.sh from real recordings), decoded.
 type corpusItem struct {
-	Recording   string  `json:"recording"`
-	Variant     string  `json:"variant"`
-	Duration    float64 `json:"duration"`
-	Fingerprint string  `json:"fingerprint"`
-	Raw         []int64 `json:"raw"`
-	RawSigned   []int64 `json:"raw_signed"`
-
+	corpus.Item
 	items []uint32 // decoded Fingerprint
 }
 
@@ -31,26 +25,20 @@ var corpusOnce struct {
 func loadCorpus(tb testing.TB) []corpusItem {
 	tb.Helper()
 	corpusOnce.Do(func() {
-		data, err := os.ReadFile("testdata/corpus.json")
+		all, err := corpus.Load()
 		if err != nil {
 			corpusOnce.err = err
 			return
 		}
-		var c struct {
-			Items []corpusItem `json:"items"`
-		}
-		if err := json.Unmarshal(data, &c); err != nil {
-			corpusOnce.err = err
-			return
-		}
-		for i := range c.Items {
-			it := &c.Items[i]
-			if it.items, err = DecodeDefault(it.Fingerprint); err != nil {
+		items := make([]corpusItem, len(all))
+		for i, it := range all {
+			items[i].Item = it
+			if items[i].items, err = DecodeDefault(it.Fingerprint); err != nil {
 				corpusOnce.err = err
 				return
 			}
 		}
-		corpusOnce.items = c.Items
+		corpusOnce.items = items
 	})
 	if corpusOnce.err != nil {
 		tb.Fatalf("corpus: %v", corpusOnce.err)

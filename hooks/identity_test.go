@@ -56,15 +56,15 @@ func TestIdentityByFingerprint(t *testing.T) {
 	defer app.Cleanup()
 	srv := serve(t, app)
 	token := tokenFor(t, aliceID)
-	names, variants := testsupport.Recordings(t)
+	copied, others := testsupport.Copied(t)
 
 	// two recordings, each first under its real tags, then its five
 	// variants under other tags each
+	variants := map[string][]testsupport.Print{}
 	var recordings []string
-	for _, n := range names {
-		if len(variants[n]) == 6 && len(recordings) < 2 {
-			recordings = append(recordings, n)
-		}
+	for _, c := range copied[:2] {
+		recordings = append(recordings, c[0].Recording)
+		variants[c[0].Recording] = c
 	}
 	songKey := map[string]string{}
 	for _, rec := range recordings {
@@ -103,13 +103,7 @@ func TestIdentityByFingerprint(t *testing.T) {
 	if id["matched_by"] != "fingerprint" || id["song_key"] != songKey[recordings[1]] {
 		t.Errorf("recording 1 under recording 0's tags: %v, want recording 1's song by fingerprint", id)
 	}
-	var unseen testsupport.Print
-	for _, n := range names {
-		if len(variants[n]) == 1 && variants[n][0].Duration > 60 {
-			unseen = variants[n][0]
-			break
-		}
-	}
+	unseen := others[0]
 	id = contributeIdentities(t, srv, token, identitySong("Wesnoth", recordings[0], unseen, unseen.Duration))[0]
 	if id["matched_by"] != "tags" || id["new_recording"] != true || !strings.HasPrefix(id["song_key"].(string), songKey[recordings[0]]+songdata.SongKeySeparator) {
 		t.Errorf("a new recording under recording 0's tags: %v, want a song of its own", id)
@@ -138,7 +132,7 @@ func TestIdentityByFingerprint(t *testing.T) {
 	}
 	r := lookupResults(t, srv,
 		map[string]any{"artist": "Wesnoth Orchestra 2", "title": recordings[0] + " (aac remaster)"},
-		map[string]any{"fingerprint": variants[names[len(names)-1]][0].Fingerprint, "duration": variants[names[len(names)-1]][0].Duration},
+		map[string]any{"fingerprint": others[len(others)-1].Fingerprint, "duration": others[len(others)-1].Duration},
 		map[string]any{"artist": "Wesnoth", "title": recordings[0]})
 	if r[0]["found"] != true || r[0]["song_key"] != songKey[recordings[0]] || r[0]["matched_by"] != "artist_title" || r[0]["alias"] != true {
 		t.Errorf("lookup by a variant's tags: %v, want recording 0's song through the alias", r[0])
@@ -176,14 +170,8 @@ func TestFingerprintAmbiguityIsReported(t *testing.T) {
 	defer app.Cleanup()
 	srv := serve(t, app)
 	token := tokenFor(t, aliceID)
-	names, variants := testsupport.Recordings(t)
-	var rec []testsupport.Print
-	for _, n := range names {
-		if len(variants[n]) == 6 {
-			rec = variants[n]
-			break
-		}
-	}
+	copied, _ := testsupport.Copied(t)
+	rec := copied[0]
 	d := rec[0].Duration
 	a := contributeIdentities(t, srv, token, identitySong("Band", "Album take", rec[0], d))[0]
 	b := contributeIdentities(t, srv, token, identitySong("Band", "Long edit", rec[1], d+10))[0]

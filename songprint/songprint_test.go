@@ -18,13 +18,7 @@ func TestIndexFollowsTheTable(t *testing.T) {
 	t.Parallel()
 	app := testsupport.NewApp(t)
 	defer app.Cleanup()
-	names, variants := testsupport.Recordings(t)
-	var recs []string
-	for _, n := range names {
-		if len(variants[n]) == 6 {
-			recs = append(recs, n)
-		}
-	}
+	recs, _ := testsupport.Copied(t)
 	items := func(p testsupport.Print) []uint32 {
 		fp, err := fingerprint.DecodeDefault(p.Fingerprint)
 		if err != nil {
@@ -42,8 +36,8 @@ func TestIndexFollowsTheTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put("a|one", variants[recs[0]][0], nil)
-	put("b|two", variants[recs[1]][0], []byte{99, 1, 2, 3, 4}) // a sketch of another version
+	put("a|one", recs[0][0], nil)
+	put("b|two", recs[1][0], []byte{99, 1, 2, 3, 4}) // a sketch of another version
 	ix := songprint.New()
 	if err := ix.Load(app); err != nil {
 		t.Fatal(err)
@@ -58,28 +52,28 @@ func TestIndexFollowsTheTable(t *testing.T) {
 		}
 		return ms[0]
 	}
-	if ms := query(variants[recs[0]][3]); len(ms) != 1 || ms[0].SongKey != "a|one" || ms[0].Score < 0.9 {
+	if ms := query(recs[0][3]); len(ms) != 1 || ms[0].SongKey != "a|one" || ms[0].Score < 0.9 {
 		t.Errorf("copy of recording 0: %+v", ms)
 	}
-	if ms := query(variants[recs[1]][4]); len(ms) != 1 || ms[0].SongKey != "b|two" {
+	if ms := query(recs[1][4]); len(ms) != 1 || ms[0].SongKey != "b|two" {
 		t.Errorf("copy of recording 1 (stored with an old sketch): %+v", ms)
 	}
 
 	// recording 2 replaces "a|one"'s fingerprint; "b|two" is deleted
-	put("a|one", variants[recs[2]][0], nil)
+	put("a|one", recs[2][0], nil)
 	if _, err := app.DB().NewQuery("DELETE FROM song_fingerprints WHERE song_key = 'b|two'").Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.RefreshKeys(app, []string{"a|one", "b|two"}); err != nil {
 		t.Fatal(err)
 	}
-	if ms := query(variants[recs[0]][3]); len(ms) != 0 {
+	if ms := query(recs[0][3]); len(ms) != 0 {
 		t.Errorf("recording 0 after its song's fingerprint was replaced: %+v", ms)
 	}
-	if ms := query(variants[recs[2]][1]); len(ms) != 1 || ms[0].SongKey != "a|one" {
+	if ms := query(recs[2][1]); len(ms) != 1 || ms[0].SongKey != "a|one" {
 		t.Errorf("recording 2: %+v", ms)
 	}
-	if ms := query(variants[recs[1]][0]); len(ms) != 0 || ix.Len() != 1 {
+	if ms := query(recs[1][0]); len(ms) != 0 || ix.Len() != 1 {
 		t.Errorf("after the delete: %+v, %d songs", ms, ix.Len())
 	}
 }

@@ -1,51 +1,23 @@
 package testsupport
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
+
+	"songcommons/internal/corpus"
 )
 
 // Print is one fingerprinted file of the real-audio corpus
-// (fingerprint/testdata/corpus.json, made by make_corpus.sh from Debian's
-// wesnoth-1.16-music): a recording's variant as fpcalc printed it.
-type Print struct {
-	Recording   string  `json:"recording"`
-	Variant     string  `json:"variant"` // orig, mp3_128, mp3_64_mono, aac, trim3 (3 s cut), quiet6 (6 dB quieter)
-	Duration    float64 `json:"duration"`
-	Fingerprint string  `json:"fingerprint"`
-	Raw         []int64 `json:"raw"`
-}
-
-var corpus struct {
-	sync.Once
-	prints []Print
-	err    error
-}
+// (internal/corpus): a recording's variant as fpcalc printed it.
+type Print = corpus.Item
 
 // Prints returns the corpus's fingerprints, in file order.
 func Prints(tb testing.TB) []Print {
 	tb.Helper()
-	corpus.Do(func() {
-		_, here, _, _ := runtime.Caller(0)
-		data, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "fingerprint", "testdata", "corpus.json"))
-		if err != nil {
-			corpus.err = err
-			return
-		}
-		var c struct {
-			Items []Print `json:"items"`
-		}
-		corpus.err = json.Unmarshal(data, &c)
-		corpus.prints = c.Items
-	})
-	if corpus.err != nil {
-		tb.Fatalf("fingerprint corpus: %v", corpus.err)
+	items, err := corpus.Load()
+	if err != nil {
+		tb.Fatalf("fingerprint corpus: %v", err)
 	}
-	return corpus.prints
+	return items
 }
 
 // Recordings returns the corpus's recordings in file order, each with its
@@ -64,4 +36,21 @@ func Recordings(tb testing.TB) (names []string, variants map[string][]Print) {
 		}
 	}
 	return names, variants
+}
+
+// Copied returns the corpus's recordings that come in all six variants
+// (orig first), and those of other music (orig only, longer than a
+// minute): recordings to upload and copies of them, and music never
+// uploaded.
+func Copied(tb testing.TB) (copied [][]Print, others []Print) {
+	names, variants := Recordings(tb)
+	for _, n := range names {
+		switch v := variants[n]; {
+		case len(v) == 6:
+			copied = append(copied, v)
+		case v[0].Duration > 60:
+			others = append(others, v[0])
+		}
+	}
+	return copied, others
 }
