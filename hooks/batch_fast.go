@@ -46,11 +46,15 @@ func bindBatchFastPath(app core.App, w *contribute.Writer) {
 		}
 		out := make([]*apis.BatchRequestResult, len(plan.records))
 		for i, r := range plan.records {
-			if c := plan.contribs[i]; c.Score != nil {
+			c := plan.contribs[i]
+			if c.Score != nil {
 				r.Id = ids.Songs[i].Score
 			} else {
 				r.Id = ids.Songs[i].Embedding[c.Embeddings[0].Model]
 			}
+			// the song the write path filed it under (its fingerprint's)
+			r.Set("song_key", c.Identity().SongKey)
+			r.Set("tags_key", c.Identity().TagsKey)
 			out[i] = &apis.BatchRequestResult{Status: http.StatusOK, Body: r}
 		}
 		return e.JSON(http.StatusOK, out)

@@ -7,6 +7,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/contribute"
+	"songcommons/fingerprint"
+	"songcommons/songdata"
 )
 
 // ReceiptHeader carries the receipt secret on record and batch creates of
@@ -39,6 +41,24 @@ func bindContributedRecords(app core.App, w *contribute.Writer) {
 				})
 			}
 		}
+		return e.Next()
+	})
+	// a score record may carry its fingerprint as fpcalc -raw's integers
+	// (no column of its own): stored in the compressed form
+	app.OnRecordCreateRequest(songdata.ScoreCollection).BindFunc(func(e *core.RecordRequestEvent) error {
+		info, err := e.RequestInfo()
+		if err != nil || info.Body[songdata.RawPrintField] == nil {
+			return e.Next()
+		}
+		in := map[string]any{songdata.RawPrintField: info.Body[songdata.RawPrintField]}
+		if f := e.Record.GetString("fingerprint"); f != "" {
+			in["fingerprint"] = f
+		}
+		items, errs := songdata.CheckFingerprint(in, "", e.Record.GetFloat("duration"))
+		if errs != nil {
+			return e.BadRequestError("Failed to create record.", errs)
+		}
+		e.Record.Set("fingerprint", fingerprint.Encode(items, fingerprint.DefaultAlgorithm))
 		return e.Next()
 	})
 	app.OnRecordCreateRequest(ContributedCollections...).BindFunc(func(e *core.RecordRequestEvent) error {

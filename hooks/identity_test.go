@@ -158,6 +158,24 @@ func TestIdentityByFingerprint(t *testing.T) {
 	if code != 200 || out["song_key"] != songKey[recordings[1]] || out["tags_key"] != songdata.SongKey("Somebody", "Something") {
 		t.Errorf("record API with a fingerprint: %d %v, want song %q", code, out, songKey[recordings[1]])
 	}
+	// ... or fpcalc -raw's integers, stored compressed
+	v = variants[recordings[0]][2]
+	code, out = call(t, srv, http.MethodPost, "/api/collections/score/records", token, map[string]any{
+		"artist": "Somebody Else", "title": "Something", "tempo": 99.0, "key": "E", "scale": "major", "fingerprint_raw": v.Raw, "duration": v.Duration})
+	if code != 200 || out["song_key"] != songKey[recordings[0]] || out["fingerprint"] != v.Fingerprint {
+		t.Errorf("record API with a raw fingerprint: %d song_key %v, want %q and the compressed form", code, out["song_key"], songKey[recordings[0]])
+	}
+	// /api/batch (the fast path) answers the song the row was filed under
+	v = variants[recordings[0]][1]
+	var batch []any
+	for _, c := range []string{"A", "B"} {
+		batch = append(batch, map[string]any{"method": "POST", "url": "/api/collections/score/records", "body": map[string]any{
+			"artist": "Batch " + c, "title": "Copy", "tempo": 99.0, "key": "E", "scale": "major", "fingerprint": v.Fingerprint, "duration": v.Duration}})
+	}
+	code, bout, _ := testsupport.Request(t, srv, http.MethodPost, "/api/batch", token, map[string]any{"requests": batch})
+	if code != 200 || strings.Count(string(bout), `"song_key":"`+songKey[recordings[0]]+`"`) != 2 {
+		t.Errorf("batch with fingerprints: %d, want both rows under %q", code, songKey[recordings[0]])
+	}
 }
 
 // Two songs whose durations differ by more than the duration check allows
@@ -250,6 +268,10 @@ func TestBadFingerprintsAreRefused(t *testing.T) {
 	code, out := call(t, srv, http.MethodPost, "/api/collections/score/records", token, song(map[string]any{"fingerprint": "AQAAxyz"}))
 	if data, _ := out["data"].(map[string]any); code != 400 || data["fingerprint"] == nil {
 		t.Errorf("record API: %d %v", code, out)
+	}
+	code, out = call(t, srv, http.MethodPost, "/api/collections/score/records", token, song(map[string]any{"fingerprint_raw": []any{"a"}}))
+	if data, _ := out["data"].(map[string]any); code != 400 || data["fingerprint_raw"] == nil {
+		t.Errorf("record API, raw: %d %v", code, out)
 	}
 	for _, tbl := range []string{"score", "songs", "song_fingerprints"} {
 		if n := countRows(t, app, tbl); n != 0 {
