@@ -18,11 +18,14 @@ var modelParam = param{name: "model", description: "the embedding model (default
 var (
 	lookupDoc = apiDoc{
 		summary:     "Look up songs",
-		description: "Up to 1,000 songs by artist and title, MBID or ISRC, answered in order: each song's consensus analysis and, on request, its embeddings, or found:false.",
+		description: "Up to 1,000 songs by audio fingerprint, artist and title, MBID or ISRC (any mix; each song's identifiers are tried in that order), answered in order: each song's consensus analysis, the identifier that found it (matched_by) and, for a fingerprint, how well it matched, and on request its embeddings; or found:false, with the candidates when an identifier matched several songs (none is picked).",
 		request: obj([]string{"songs"},
 			"songs", with(arr(obj(nil,
+				"fingerprint", str("the Chromaprint fingerprint as fpcalc prints it (FINGERPRINT=…), with duration"),
+				"fingerprint_raw", arr(intg(""), "the fingerprint as the integers of fpcalc -raw, with duration"),
+				"duration", schema{"type": "number", "description": "the recording's length in seconds (fpcalc's DURATION); required with a fingerprint"},
 				"artist", str("with title"), "title", str("with artist"),
-				"mbid", str("a MusicBrainz recording id"), "isrc", str("an ISRC")), "the songs, each by artist and title, mbid or isrc"),
+				"mbid", str("a MusicBrainz recording id"), "isrc", str("an ISRC")), "the songs, each by fingerprint, artist and title, mbid or isrc"),
 				"maxItems", MaxLookup),
 			"embeddings", schema{"description": "true (every model), false, or a list of model names",
 				"anyOf": []any{boolean(""), arr(str(""), "")}}),

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"songcommons/internal/testsupport"
 	"sort"
 	"strings"
 	"testing"
@@ -85,13 +86,17 @@ func uploads(t testing.TB, call2 func(method, path string, body any) (int, map[s
 	}
 }
 
-// bulk uploads 10 songs through /contribute with a receipt, and returns
-// the receipt rows.
-func bulk(t testing.TB, call2 func(method, path string, body any) (int, map[string]any), artist, secret string) []any {
+// bulk uploads 10 songs through /contribute with a receipt, the first
+// ones with the fingerprints of prints (real audio), and returns the
+// receipt rows.
+func bulk(t testing.TB, call2 func(method, path string, body any) (int, map[string]any), artist, secret string, prints ...testsupport.Print) []any {
 	t.Helper()
 	songs := contributeSongs(10)
-	for _, s := range songs {
+	for i, s := range songs {
 		s["artist"] = artist
+		if i < len(prints) {
+			s["fingerprint"], s["duration"] = prints[i].Fingerprint, prints[i].Duration
+		}
 	}
 	code, out := call2(http.MethodPost, "/api/songcommons/contribute", map[string]any{"songs": songs, "receipt_secret": secret})
 	if code != 200 {
@@ -119,10 +124,14 @@ func TestNoAttribution(t *testing.T) {
 	// alice uploads everything first, then bob: the order of the requests is
 	// as revealing as it can be
 	alice, bob := as(tokenFor(t, aliceID)), as(tokenFor(t, bobID))
+	copied, _ := testsupport.Copied(t)
 	uploads(t, alice, aliceArtist, 20)
-	receiptA := bulk(t, alice, aliceArtist, "alice-secret-0123456789abcdef")
+	receiptA := bulk(t, alice, aliceArtist, "alice-secret-0123456789abcdef", copied[0][0], copied[1][0])
 	uploads(t, bob, bobArtist, 20)
-	bulk(t, bob, bobArtist, "bob-secret-0123456789abcdef")
+	bulk(t, bob, bobArtist, "bob-secret-0123456789abcdef", copied[2][0], copied[3][0])
+	if n := countRows(t, app, "song_fingerprints"); n != 4 {
+		t.Fatalf("%d song_fingerprints rows, want 4 (fingerprints are held to the same rules as every contributed row)", n)
+	}
 	// the rest of a realistic day: consent renewed, data downloaded, a row
 	// erased by receipt, a privacy request, lookups, the quota flush
 	for _, u := range []func(string, string, any) (int, map[string]any){alice, bob} {
