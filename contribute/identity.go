@@ -90,9 +90,8 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 	params := fingerprint.DefaultParams()
 	// the upload's own new songs: a later contribution of the same
 	// recording under other tags joins the first
-	local := fingerprint.NewMemStore()
-	localIx := fingerprint.New(local, fingerprint.Options{ExpectedSongs: 1024})
-	localKeys := map[int64]string{}
+	local := &localSongs{store: fingerprint.NewMemStore(), keys: map[int64]string{}, durations: map[int64]float64{}}
+	localIx := fingerprint.New(local.store, fingerprint.Options{ExpectedSongs: 1024})
 	for n, i := range qi {
 		c := &songs[i]
 		q := qs[n]
@@ -103,7 +102,7 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 			return nil, err
 		}
 		for _, m := range lm {
-			k := localKeys[m.ID]
+			k := local.keys[m.ID]
 			if !slices.ContainsFunc(ms, func(x songprint.Match) bool { return x.SongKey == k }) {
 				ms = append(ms, songprint.Match{SongKey: k, Similarity: m.Similarity})
 			}
@@ -131,7 +130,7 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		}
 		// no match, or no single one: the song of its tags, unless that
 		// song's audio is another recording
-		other, err := w.otherRecording(app, tags, q, params, local, localKeys)
+		other, err := w.otherRecording(app, tags, q, params, local)
 		if err != nil {
 			return nil, err
 		}
@@ -142,10 +141,10 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		r.SongKey, r.MatchedBy = key, ByTags
 		c.SetSongKey(key)
 		id := songprint.ID(key)
-		if _, known := localKeys[id]; !known {
+		if _, known := local.keys[id]; !known {
 			if err := localIx.Add(id, q.Fingerprint, q.Duration); err == nil {
-				local.Put(id, q.Fingerprint)
-				localKeys[id] = key
+				local.store.Put(id, q.Fingerprint)
+				local.keys[id], local.durations[id] = key, q.Duration
 			}
 		}
 	}
@@ -160,14 +159,22 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 	return out, w.resolveAliases(app, songs, out, aliases)
 }
 
+// localSongs are the songs an upload itself makes from fingerprints, as
+// its later contributions are matched against them.
+type localSongs struct {
+	store     *fingerprint.MemStore
+	keys      map[int64]string
+	durations map[int64]float64
+}
+
 // otherRecording reports whether the song of the given key has a
 // fingerprint (stored, or given earlier in this upload) that q does not
 // match: the same tags on another recording.
-func (w *Writer) otherRecording(app core.App, key string, q fingerprint.Query, p fingerprint.Params, local *fingerprint.MemStore, localKeys map[int64]string) (bool, error) {
+func (w *Writer) otherRecording(app core.App, key string, q fingerprint.Query, p fingerprint.Params, local *localSongs) (bool, error) {
 	id := songprint.ID(key)
-	if k, ok := localKeys[id]; ok && k == key {
-		fps, _ := local.Fingerprints([]int64{id})
-		_, same := p.Match(q.Fingerprint, q.Duration, fps[0], 0)
+	if k, ok := local.keys[id]; ok && k == key {
+		fps, _ := local.store.Fingerprints([]int64{id})
+		_, same := p.Match(q.Fingerprint, q.Duration, fps[0], local.durations[id])
 		return !same, nil
 	}
 	var row struct {

@@ -279,3 +279,53 @@ func TestBadFingerprintsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// The fingerprint index follows deletes: a song's only fingerprinted
+// contribution deleted by receipt takes the song out of fingerprint
+// lookups; a superuser deleting a song (moderation) does the same.
+func TestFingerprintIndexFollowsDeletes(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	token := tokenFor(t, aliceID)
+	copied, _ := testsupport.Copied(t)
+	a, b := copied[0], copied[1]
+	const secret = "identity-receipt-secret-0123456789"
+	code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", token, map[string]any{"songs": []any{
+		identitySong("Band", "First", a[0], a[0].Duration), identitySong("Band", "Second", b[0], b[0].Duration)}, "receipt_secret": secret})
+	if code != 200 {
+		t.Fatalf("contribute: %d %v", code, out)
+	}
+	rows := out["receipt"].(map[string]any)["rows"].([]any)
+	found := func() []any {
+		var fs []any
+		for _, r := range lookupResults(t, srv, map[string]any{"fingerprint": a[2].Fingerprint, "duration": a[2].Duration},
+			map[string]any{"fingerprint": b[2].Fingerprint, "duration": b[2].Duration}) {
+			fs = append(fs, r["found"])
+		}
+		return fs
+	}
+	if got := fmt.Sprint(found()); got != "[true true]" {
+		t.Fatalf("before the deletes: %s", got)
+	}
+	if code, out := call(t, srv, http.MethodPost, "/api/songcommons/receipts/delete", "", map[string]any{"secret": secret, "rows": rows[:1]}); code != 200 {
+		t.Fatalf("receipt delete: %d %v", code, out)
+	}
+	if got := fmt.Sprint(found()); got != "[false true]" {
+		t.Errorf("after the receipt delete of the first song: %s", got)
+	}
+	var id string
+	if err := app.DB().NewQuery("SELECT id FROM songs WHERE song_key = {:k}").Bind(map[string]any{"k": songdata.SongKey("Band", "Second")}).Row(&id); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := call(t, srv, http.MethodDelete, "/api/collections/songs/records/"+id, tokenFor(t, superuserID), nil); code != 204 {
+		t.Fatalf("song delete: %d %v", code, out)
+	}
+	if got := fmt.Sprint(found()); got != "[false false]" {
+		t.Errorf("after the superuser's song delete: %s", got)
+	}
+	if n := countRows(t, app, "song_fingerprints"); n != 0 {
+		t.Errorf("%d song_fingerprints rows left", n)
+	}
+}
