@@ -17,7 +17,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/fingerprint"
-	"songcommons/internal/lazyindex"
+	"songcommons/lazyindex"
 	"songcommons/storage"
 )
 

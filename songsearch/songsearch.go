@@ -14,7 +14,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
-	"songcommons/internal/lazyindex"
+	"songcommons/lazyindex"
 	"songcommons/search"
 	"songcommons/storage"
 )
