@@ -38,7 +38,9 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/config"
+	"songcommons/contribute"
 	"songcommons/internal/testsupport"
+	"songcommons/songdata"
 )
 
 // ---- Chromium ----
@@ -189,13 +191,20 @@ func (n *netLog) checkOrigin(t *testing.T, origin string, allow func(u *url.URL,
 // seeded accounts) and serves it on 127.0.0.1.
 func newUIServer(t *testing.T, edits ...func(*config.Config)) (*tests.TestApp, *httptest.Server) {
 	t.Helper()
+	app := newUIApp(t, edits...)
+	return app, testsupport.Serve(t, app)
+}
+
+// newUIApp is newUIServer's app, not served yet.
+func newUIApp(t *testing.T, edits ...func(*config.Config)) *tests.TestApp {
+	t.Helper()
 	ui, err := fs.Sub(public, "pb_public")
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := testsupport.NewAppWith(t, testsupport.Options{Config: edits, UI: ui, NoAccounts: true})
 	t.Cleanup(app.Cleanup)
-	return app, testsupport.Serve(t, app)
+	return app
 }
 
 // seedCatalog saves contributions through the app (hooks compute the song
@@ -937,6 +946,53 @@ func TestUI(t *testing.T) {
 		p2.shot("11-home-empty")
 		net2.checkOrigin(t, off.URL, nil)
 		net2.noExceptions(t)
+	})
+
+	t.Run("search past 10,000 matches shows a capped total", func(t *testing.T) {
+		// an operator's import (the write path of "songcommons import") of
+		// more songs matching one word than the route counts, then the
+		// server starts: the search index is built from the songs table
+		app := newUIApp(t)
+		const n = 10_050
+		songs := make([]map[string]any, n)
+		for i := range songs {
+			songs[i] = map[string]any{"artist": "Crowd Chorus", "title": fmt.Sprintf("Crowd Song %05d", i), "tempo": 100, "key": "C", "scale": "major"}
+		}
+		start := time.Now()
+		contribs, errs := songdata.CheckSongs(songs, "songs.")
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if _, err := contribute.New(app, nil, nil).Import(contribs); err != nil {
+			t.Fatal(err)
+		}
+		srv3 := testsupport.Serve(t, app)
+		t.Logf("%d songs imported and indexed in %s", n, time.Since(start).Round(time.Millisecond))
+		tab3, cancel3 := chromedp.NewContext(bctx)
+		defer cancel3()
+		if err := chromedp.Do(tab3); err != nil {
+			t.Fatal(err)
+		}
+		net3 := &netLog{}
+		net3.listen(t, tab3)
+		p3 := &page{t: t, ctx: tab3, shots: shots}
+		p3.nav(srv3.URL + "/search.html")
+		p3.do(chromedp.SendKeys(chromedp.CSS("#q"), "crowd"))
+		p3.wait("the capped total", `document.querySelector('#result-count').textContent.startsWith('10,000+ songs match “crowd”') && document.querySelectorAll('#results li').length === 20`)
+		p3.wait("the pager as deep as the route goes", `!document.querySelector('#pager').hidden && document.querySelector('#page-info').textContent === 'Page 1 of at least 500'`)
+		capped := false
+		for _, r := range net3.all() {
+			if strings.Contains(r.url, "/api/songcommons/search?") && strings.Contains(r.url, "q=crowd") {
+				capped = true
+			}
+		}
+		if !capped {
+			t.Error("the page did not ask /api/songcommons/search")
+		}
+		p3.noRawJSON()
+		p3.shot("12-search-capped")
+		net3.checkOrigin(t, srv3.URL, nil)
+		net3.noExceptions(t)
 	})
 
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {

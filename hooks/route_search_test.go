@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,7 +93,12 @@ func TestSearchRoute(t *testing.T) {
 		{Name: "guest, one word: whole words first, then by contributions, prefix-only matches last", URL: q("velvet"),
 			ExpectedContent: []string{`"query":"velvet"`, `"page":1`, `"perPage":20`, `"capped":false`, `"album":"Harbor Nights"`,
 				`"song_key":"` + songdata.SongKey("Velvet Underground", "Heroin") + `"`, `"contributions":3`},
-			AfterTestFunc: expectArtists(3, "Velvet Underground", "The Velvet Harbor", "Harborline")},
+			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+				if st := res.Header.Get("Server-Timing"); !regexp.MustCompile(`^index;dur=[0-9.]+, rows;dur=[0-9.]+, total;dur=[0-9.]+$`).MatchString(st) {
+					t.Errorf("Server-Timing %q", st)
+				}
+				expectArtists(3, "Velvet Underground", "The Velvet Harbor", "Harborline")(t, app, res)
+			}},
 		{Name: "guest, prefixes of two words, in any order", URL: q("har velv"),
 			AfterTestFunc: expectArtists(2, "Harborline", "The Velvet Harbor")},
 		{Name: "guest, the album is searched", URL: q("nights"),

@@ -35,7 +35,15 @@ type benchConfig struct {
 	LookupSize     int
 	SimilarReqs    int
 	SearchReqs     int
-	ContribReqs    int // per concurrency level and run
+	SearchFiltReqs int // search: requests of the record-API filter (a table scan each) per run and query
+
+	TypingClients  int           // typing: clients typing queries, a request per keystroke
+	TypingDuration time.Duration // typing: each phase's length
+	TypingLookup   int           // typing: lookup clients (1,000 songs per request)
+	TypingSimilar  int           // typing: similar-song clients (GET by song)
+	TypingPause    time.Duration // typing: a lookup or similar client's pause between requests
+	TypingFilter   bool          // typing: a last phase with the typers on the record-API filter
+	ContribReqs    int           // per concurrency level and run
 	ContribSize    int
 	ContribConc    []int
 	BatchReqs      int // per concurrency level and run
@@ -100,6 +108,8 @@ type result struct {
 	body       []byte // kept only when asked
 	err        error
 	retryAfter time.Duration // from a 429/503 answer's Retry-After
+	server     time.Duration // the server's own time (Server-Timing total), if it gave one
+	hasServer  bool          // the answer had a Server-Timing total
 }
 
 func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool) result {
@@ -134,7 +144,27 @@ func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool)
 	if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && n > 0 {
 		r.retryAfter = time.Duration(n) * time.Second
 	}
+	r.server, r.hasServer = serverTiming(res.Header.Get("Server-Timing"), "total")
 	return r
+}
+
+// serverTiming is the duration of metric name in a Server-Timing header
+// ("index;dur=0.210, total;dur=0.532"), and whether it is there.
+func serverTiming(h, name string) (time.Duration, bool) {
+	for _, m := range strings.Split(h, ",") {
+		n, params, _ := strings.Cut(strings.TrimSpace(m), ";")
+		if n != name {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "dur="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					return time.Duration(f * float64(time.Millisecond)), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // ---------- statistics ----------
@@ -365,8 +395,10 @@ func runBench(c *benchConfig) error {
 			err = c.benchSlow()
 		case "search":
 			err = c.benchSearch()
+		case "typing":
+			err = c.benchTyping()
 		default:
-			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow, search)", s)
+			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow, search, typing)", s)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)

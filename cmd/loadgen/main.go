@@ -104,14 +104,21 @@ func intList(s string) ([]int, error) {
 // benchFlags registers the scenario flags; finish() parses the lists.
 func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	c := &benchConfig{}
-	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow, search")
+	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow, search, typing")
 	fs.IntVar(&c.Songs, "songs", 0, "number of seeded songs (lookups pick existing songs in [0, songs))")
 	fs.IntVar(&c.Runs, "runs", 3, "runs per scenario (medians are reported)")
 	fs.DurationVar(&c.MaxDur, "duration", 30*time.Second, "hard cap of each measured loop")
 	fs.IntVar(&c.LookupRequests, "lookup-requests", 20, "lookup requests per run and variant")
 	fs.IntVar(&c.LookupSize, "lookup-size", 1000, "songs per lookup")
 	fs.IntVar(&c.SimilarReqs, "similar-requests", 50, "similar requests per run and kind")
-	fs.IntVar(&c.SearchReqs, "search-requests", 15, "search: requests per run, query and kind (route, record filter)")
+	fs.IntVar(&c.SearchReqs, "search-requests", 15, "search: requests of the route per run and query")
+	fs.IntVar(&c.SearchFiltReqs, "search-filter-requests", 15, "search: requests of the record-API filter per run and query (a table scan each: about 1 s at 1M songs)")
+	fs.IntVar(&c.TypingClients, "typing-clients", 20, "typing: clients typing queries, one search request per keystroke")
+	fs.DurationVar(&c.TypingDuration, "typing-duration", 30*time.Second, "typing: length of each phase (at most 2 min)")
+	fs.IntVar(&c.TypingLookup, "typing-lookup-clients", 2, "typing: lookup clients (1,000 songs per request)")
+	fs.IntVar(&c.TypingSimilar, "typing-similar-clients", 2, "typing: similar-song clients (GET by song)")
+	fs.DurationVar(&c.TypingPause, "typing-pause", 200*time.Millisecond, "typing: a lookup or similar client's pause between requests")
+	fs.BoolVar(&c.TypingFilter, "typing-filter", true, "typing: a last phase with the typers on the record-API filter (what the web UI sent before the search route)")
 	fs.IntVar(&c.ContribReqs, "contribute-requests", 20, "uploads per concurrency level and run")
 	fs.IntVar(&c.ContribSize, "contribute-size", 500, "songs per upload")
 	conc := fs.String("contribute-conc", "1,2,4", "upload concurrency levels")

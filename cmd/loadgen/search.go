@@ -33,16 +33,21 @@ func recordFilterPath(q string) string {
 
 // benchSearch times the search route and the record-API filter side by
 // side on the same queries, sequentially: per run and query, a warm-up
-// then --search-requests requests of each (bounded by --duration).
+// then --search-requests requests of the route and
+// --search-filter-requests of the filter (each loop bounded by
+// --duration). The route's times are given as the client saw them (the
+// loopback round trip) and as the server's Server-Timing total (the
+// handler).
 func (c *benchConfig) benchSearch() error {
-	fmt.Printf("== search: GET /api/songcommons/search vs the record-API filter, %d requests x %d runs per query, sequential\n", c.SearchReqs, c.Runs)
+	fmt.Printf("== search: GET /api/songcommons/search (%d requests) vs the record-API filter (%d requests), x %d runs per query, sequential (load average %s)\n",
+		c.SearchReqs, c.SearchFiltReqs, c.Runs, loadAvg())
 	for _, q := range searchQueries {
 		for _, kind := range []string{"route", "record filter"} {
-			path := searchPath(q)
+			path, n := searchPath(q), c.SearchReqs
 			if kind == "record filter" {
-				path = recordFilterPath(q)
+				path, n = recordFilterPath(q), c.SearchFiltReqs
 			}
-			var meds, p99s []float64
+			var meds, p99s, smeds, sp99s []float64
 			var total string
 			for run := range c.Runs {
 				r := c.do("GET", path, nil, false, true)
@@ -50,9 +55,9 @@ func (c *benchConfig) benchSearch() error {
 					return fmt.Errorf("%s %q warm-up: %d %v %.300s", kind, q, r.status, r.err, r.body)
 				}
 				total = totalOf(r.body)
-				var ds []time.Duration
+				var ds, ss []time.Duration
 				deadline := time.Now().Add(c.MaxDur)
-				for range c.SearchReqs {
+				for range n {
 					if time.Now().After(deadline) {
 						break
 					}
@@ -61,13 +66,25 @@ func (c *benchConfig) benchSearch() error {
 						return fmt.Errorf("%s %q: %d %v %.300s", kind, q, r.status, r.err, r.body)
 					}
 					ds = append(ds, r.took)
+					if r.hasServer {
+						ss = append(ss, r.server)
+					}
 				}
-				d := dist(ds)
+				d, sd := dist(ds), dist(ss)
 				meds, p99s = append(meds, d.Median), append(p99s, d.P99)
-				c.emit("search "+kind, map[string]any{"query": q, "run": run + 1, "dist": d, "total": total})
+				if sd.N > 0 {
+					smeds, sp99s = append(smeds, sd.Median), append(sp99s, sd.P99)
+				}
+				c.emit("search "+kind, map[string]any{"query": q, "run": run + 1, "dist": d, "server": sd, "total": total, "load": loadAvg()})
 			}
-			fmt.Printf("  %-16q %-13s MEDIAN of %d runs: median %.2f ms, p99 %.2f ms, total %s\n", q, kind, c.Runs, median(meds), median(p99s), total)
-			c.emit("search "+kind+"/summary", map[string]any{"query": q, "median_ms": median(meds), "p99_ms": median(p99s), "total": total})
+			srv := ""
+			if len(smeds) > 0 {
+				srv = fmt.Sprintf("; server (Server-Timing) median %.2f ms, p99 %.2f ms", median(smeds), median(sp99s))
+			}
+			fmt.Printf("  %-16q %-13s MEDIAN of %d runs: median %.2f ms, p99 %.2f ms, total %s%s (load average %s)\n",
+				q, kind, c.Runs, median(meds), median(p99s), total, srv, loadAvg())
+			c.emit("search "+kind+"/summary", map[string]any{"query": q, "median_ms": median(meds), "p99_ms": median(p99s),
+				"server_median_ms": median(smeds), "server_p99_ms": median(sp99s), "total": total})
 		}
 	}
 	return nil
