@@ -56,7 +56,7 @@ func cmdPlacement(args []string) error {
 	runs := fs.Int("runs", 3, "repetitions of each variant (median)")
 	tables := fs.Float64("tables", 4, "row-holding B-trees a new song enters: score, embedding, songs, song_vectors (for the floor printed at the end)")
 	indexes := fs.Float64("indexes", 10.7, "index B-trees a new song enters: per score and embedding row its id, song_key, artist, MBID (1/2 of songs), ISRC (1/3); per songs row its id, song_key, artist")
-	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads)")
+	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads); rowids spread over the range the measured rows are drawn from. import: ordered, with the rowids 1…N an import gives, and the measured rows at random 63-bit rowids as the service's uploads (beyond the imported rows)")
 	disciplines := fs.String("discipline", "background", "what follows each transaction, comma-separated to measure several on the same trees: background (one checkpoint per run, timed apart) or privacy (reserve top-up when low + wal_checkpoint(TRUNCATE) after every transaction, timed in)")
 	perTree := fs.Bool("per-tree", true, "with --song-tx: also time each tree alone (off: whole songs only, a shorter run)")
 	ckptConn := fs.String("checkpoint-on", "reader", "the connection that runs the checkpoints: reader (one of the read pool, as hooks/journal.go does) or writer (the connection that wrote the transaction)")
@@ -76,8 +76,8 @@ func cmdPlacement(args []string) error {
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
-	if *fill != "ordered" && *fill != "random" {
-		return fmt.Errorf("--fill: %q is neither ordered nor random", *fill)
+	if *fill != "ordered" && *fill != "random" && *fill != "import" {
+		return fmt.Errorf("--fill: %q is not ordered, random or import", *fill)
 	}
 	sizes, err := positiveInts("--tx", *txs)
 	if err != nil {
@@ -157,7 +157,7 @@ func cmdPlacement(args []string) error {
 		return err
 	}
 
-	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20,
+	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20, importRowids: *fill == "import",
 		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer", service: service,
 		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
 	if service {
@@ -198,7 +198,7 @@ func fillTrees(db *sql.DB, n int, fill string, service bool, payload []byte) err
 		for _, j := range order[i:min(i+fillTx, n)] {
 			// rowids and keys spread over the whole range, so that the
 			// random inserts below fall between existing entries
-			if err := fillEntry(st, service, j, n, payload); err != nil {
+			if err := fillEntry(st, service, fill == "import", j, n, payload); err != nil {
 				st.close()
 				tx.Rollback()
 				return err
@@ -212,9 +212,14 @@ func fillTrees(db *sql.DB, n int, fill string, service bool, payload []byte) err
 	return nil
 }
 
-// fillEntry puts the j-th of n entries in every tree.
-func fillEntry(st stmts, service bool, j, n int, payload []byte) error {
+// fillEntry puts the j-th of n entries in every tree: at rowids spread
+// over the range the measured rows are drawn from, or (imported) at the
+// small rowids an import gives.
+func fillEntry(st stmts, service, imported bool, j, n int, payload []byte) error {
 	rowid := int64(j) << 20
+	if imported {
+		rowid = int64(j+1) << 4 // room for a song's entries of one tree (+e below)
+	}
 	if !service {
 		if _, err := st[insRow].Exec(rowid, payload); err != nil {
 			return err
@@ -414,6 +419,7 @@ type placementBench struct {
 	privacy         bool
 	ckptOnWriter    bool
 	service         bool // --row-sizes service
+	importRowids    bool // --fill import
 }
 
 // unit inserts one measured unit (an entry, or a whole song) in a transaction.
@@ -425,7 +431,15 @@ func (b *placementBench) appendRow(st stmts) error {
 	return err
 }
 
-func (b *placementBench) randomRowid() int64 { return b.rng.Int64N(int64(b.n)<<20) | 1 }
+// randomRowid is a measured row's rowid: among the filled rows, or (after
+// an import fill) anywhere in the positive 63-bit range, as
+// contribute.RandomRowid draws it.
+func (b *placementBench) randomRowid() int64 {
+	if b.importRowids {
+		return b.rng.Int64() | 1
+	}
+	return b.rng.Int64N(int64(b.n)<<20) | 1
+}
 
 func (b *placementBench) randomRow(st stmts) error {
 	return ignoreUnique(st[insRow].Exec(b.randomRowid(), b.payload))
