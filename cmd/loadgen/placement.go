@@ -603,26 +603,29 @@ func (b *placementBench) freePages() int {
 // measured is the median over runs of each part, in µs per unit.
 type measured struct {
 	total, write, topUp, checkpoint, topUps, pages float64
+	cpu                                            float64 // this process's CPU time (all threads), µs per unit
 	runs                                           []float64
 }
 
 func (b *placementBench) measure(perTx, units, runs int, fn unit) (measured, error) {
-	var tot, w, tu, c, n, p []float64
+	var tot, w, tu, c, n, p, cpu []float64
 	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(units) }
 	for range runs {
+		cpu0 := selfCPU()
 		s, err := b.run(perTx, units, fn)
 		if err != nil {
 			return measured{}, err
 		}
+		cpu = append(cpu, us(selfCPU()-cpu0))
 		tot, w, tu, c = append(tot, us(s.total())), append(w, us(s.write)), append(tu, us(s.topUp)), append(c, us(s.checkpoint))
 		n, p = append(n, float64(s.topUps)), append(p, float64(s.pagesTaken)/float64(units))
 	}
-	return measured{median(tot), median(w), median(tu), median(c), median(n), median(p), tot}, nil
+	return measured{median(tot), median(w), median(tu), median(c), median(n), median(p), median(cpu), tot}, nil
 }
 
 func (m measured) String() string {
-	return fmt.Sprintf("%7.1f µs = write %6.1f + top-ups %5.1f + checkpoint %5.1f  (runs: %s)",
-		m.total, m.write, m.topUp, m.checkpoint, fmtRuns(m.runs))
+	return fmt.Sprintf("%7.1f µs = write %6.1f + top-ups %5.1f + checkpoint %5.1f; CPU %6.1f µs  (runs: %s)",
+		m.total, m.write, m.topUp, m.checkpoint, m.cpu, fmtRuns(m.runs))
 }
 
 // perTree times each tree alone in transactions of the given sizes, and
@@ -682,7 +685,7 @@ func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, run
 	if b.privacy {
 		fmt.Printf("    reserve: %.2f pages taken per song, %.0f top-ups per run of %d songs (medians)\n", s.pages, s.topUps, songs)
 	}
-	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs)\n", disc, songsPerTx, s.total, 1e6/s.total)
+	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs); CPU %.0f µs per song\n", disc, songsPerTx, s.total, 1e6/s.total, s.cpu)
 	if !perTree {
 		return nil
 	}
