@@ -134,12 +134,15 @@ func (l *layout) maintain(app core.App) error {
 
 // usedBytes is the size of data.db's pages in use (what a rewrite
 // copies; free pages are dropped).
-// One statement: past rewriteBelow it runs after every upload.
 func usedBytes(app core.App) (int64, error) {
-	var used int64
-	err := app.DB().NewQuery("SELECT (p.page_count - f.freelist_count) * s.page_size" +
-		" FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s").Row(&used)
-	return used, err
+	var pages, free, size int64
+	db := app.DB()
+	for q, v := range map[string]*int64{"page_count": &pages, "freelist_count": &free, "page_size": &size} {
+		if err := db.NewQuery("PRAGMA " + q).Row(v); err != nil {
+			return 0, err
+		}
+	}
+	return (pages - free) * size, nil
 }
 
 // rewrite rewrites data.db in b-tree order and notes how long it took
