@@ -46,6 +46,7 @@ func Register(app core.App, cfg config.Config, publicFS fs.FS) *similarity.Index
 	bindContributions(app, cfg)
 	bindContributedRecords(app, s.writer)
 	bindLogs(app, cfg)
+	bindLogPurge(app, cfg)
 	bindRealtime(app)
 	bindSimilarity(app, cfg, s.sim)
 	bindSearch(app, cfg, s.search)

@@ -17,7 +17,7 @@ func init() {
 		s.Batch.MaxBodySize = 16 << 20
 		s.Logs.MaxDays = 3 // the hourly purge job enforces the exact window
 		s.Logs.LogAuthId = false
-		s.Logs.LogIP = true // truncated before it is stored, see hooks/logs.go
+		s.Logs.LogIP = true // truncated before it is stored, see hooks/hook_logs.go
 		return app.Save(s)
 	}, nil)
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // The daily upload counter leaves the account: it lives in memory only
-// (hooks/account.go), because a counter written to disk is the size of a
+// (hooks/hook_account.go), because a counter written to disk is the size of a
 // user's uploads, written in the same file as the uploads. Dropping the
 // columns rewrites the users table; secure_delete zeroes the old values.
 func init() {

@@ -42,3 +42,6 @@ func GroupClosing(j *Journal) bool {
 	defer j.group.mu.Unlock()
 	return j.group.closing
 }
+
+// UsedBytes exposes the size of data.db's pages in use (layout.go).
+func UsedBytes(app core.App) (int64, error) { return usedBytes(app) }

@@ -336,6 +336,17 @@ func TestReserveTopUp(t *testing.T) {
 		if n := free(); n < storage.ReserveTarget {
 			t.Fatalf("round %d: %d free pages after a top-up, want at least %d", round, n, storage.ReserveTarget)
 		}
+		// the pages in use leave the reserve out
+		var pages, size int64
+		if err := app.DB().NewQuery("PRAGMA page_count").Row(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.DB().NewQuery("PRAGMA page_size").Row(&size); err != nil {
+			t.Fatal(err)
+		}
+		if used, err := storage.UsedBytes(app); err != nil || used != (pages-int64(free()))*size || used <= 0 {
+			t.Fatalf("round %d: %d bytes in use (%v), want (%d pages - %d free) x %d", round, used, err, pages, free(), size)
+		}
 		var secure int
 		if err := app.NonconcurrentDB().NewQuery("PRAGMA secure_delete").Row(&secure); err != nil || secure != 1 {
 			t.Fatalf("secure_delete = %d (%v) after a top-up", secure, err)

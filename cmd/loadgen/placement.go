@@ -30,8 +30,10 @@ import (
 // each at a random place (BENCHMARKS.md, "Random placement: the upload
 // floor"); the random figures weighted so are therefore a floor under the
 // writer's time per uploaded song, whatever the code around them does.
-// Rows here are smaller than a score or embedding row, so the floor is
-// generous.
+// With --row-sizes uniform, every row is --row-bytes long and every key 15
+// characters, smaller than the service's, so that floor is generous. With
+// --row-sizes service, a song writes what an upload stores (serviceSong): rows
+// and keys of the sizes the service's tables hold, each tree apart.
 //
 // Two disciplines say what follows each transaction. "background" is the
 // design before the privacy work: the WAL checkpoint ran in a goroutine,
@@ -54,19 +56,28 @@ func cmdPlacement(args []string) error {
 	runs := fs.Int("runs", 3, "repetitions of each variant (median)")
 	tables := fs.Float64("tables", 4, "row-holding B-trees a new song enters: score, embedding, songs, song_vectors (for the floor printed at the end)")
 	indexes := fs.Float64("indexes", 10.7, "index B-trees a new song enters: per score and embedding row its id, song_key, artist, MBID (1/2 of songs), ISRC (1/3); per songs row its id, song_key, artist")
-	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads)")
+	fill := fs.String("fill", "ordered", "how the trees are filled: ordered (full pages, as after an import or a compaction) or random (pages about 70% full, as after many uploads); rowids spread over the range the measured rows are drawn from. import: ordered, with the rowids 1…N an import gives, and the measured rows at random 63-bit rowids as the service's uploads (beyond the imported rows)")
 	disciplines := fs.String("discipline", "background", "what follows each transaction, comma-separated to measure several on the same trees: background (one checkpoint per run, timed apart) or privacy (reserve top-up when low + wal_checkpoint(TRUNCATE) after every transaction, timed in)")
 	perTree := fs.Bool("per-tree", true, "with --song-tx: also time each tree alone (off: whole songs only, a shorter run)")
 	ckptConn := fs.String("checkpoint-on", "reader", "the connection that runs the checkpoints: reader (one of the read pool, as hooks/journal.go does) or writer (the connection that wrote the transaction)")
+	rowsLike := fs.String("row-sizes", "uniform", "the trees and rows: uniform (one table of --row-bytes rows and one index of 15-character keys) or service (a tree per table and index kind, rows and keys sized as the service stores them; whole songs only)")
+	keep := fs.Bool("keep", false, "keep the filled scratch data dir, and measure on it again if it is there (the trees grow by the measured songs, as a service's do)")
 	fs.Parse(args)
+	if *rowsLike != "uniform" && *rowsLike != "service" {
+		return fmt.Errorf("--row-sizes: %q is neither uniform nor service", *rowsLike)
+	}
+	service := *rowsLike == "service"
+	if service && (*songTx == "" || *perTree) {
+		return errors.New("--row-sizes service times whole songs only: give --song-tx and --per-tree=false")
+	}
 	if *ckptConn != "reader" && *ckptConn != "writer" {
 		return fmt.Errorf("--checkpoint-on: %q is neither reader nor writer", *ckptConn)
 	}
 	if *dir == "" {
 		return errors.New("--dir is required")
 	}
-	if *fill != "ordered" && *fill != "random" {
-		return fmt.Errorf("--fill: %q is neither ordered nor random", *fill)
+	if *fill != "ordered" && *fill != "random" && *fill != "import" {
+		return fmt.Errorf("--fill: %q is not ordered, random or import", *fill)
 	}
 	sizes, err := positiveInts("--tx", *txs)
 	if err != nil {
@@ -90,8 +101,17 @@ func cmdPlacement(args []string) error {
 	// a data dir of its own: the service's pragmas (storage.DBConnect) and
 	// a PocketBase app, which the reserve code works on
 	dataDir := filepath.Join(*dir, "placement")
-	os.RemoveAll(dataDir)
-	defer os.RemoveAll(dataDir)
+	reuse := false
+	if *keep {
+		_, err := os.Stat(filepath.Join(dataDir, "filled"))
+		reuse = err == nil
+	}
+	if !reuse {
+		os.RemoveAll(dataDir)
+	}
+	if !*keep {
+		defer os.RemoveAll(dataDir)
+	}
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir, DBConnect: storage.DBConnect})
 	if err := app.Bootstrap(); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -111,66 +131,125 @@ func cmdPlacement(args []string) error {
 	// the trees, filled in key order (fast, and compact as after an import)
 	// or in a random order (pages left part-full by splits, as after uploads)
 	t0 := time.Now()
-	order := make([]int, *n)
-	for i := range order {
-		order[i] = i
-	}
-	if *fill == "random" {
-		mrand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	}
-	if err := exec("CREATE TABLE r (v BLOB NOT NULL)"); err != nil {
-		return err
-	}
-	if err := exec("CREATE TABLE k (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"); err != nil {
-		return err
-	}
 	payload := make([]byte, *rowBytes)
 	rand.Read(payload)
-	const fillTx = 50_000
-	for i := 0; i < *n; i += fillTx {
-		tx, err := db.Begin()
-		if err != nil {
-			return err
-		}
-		insR, _ := tx.Prepare(insRow)
-		insK, _ := tx.Prepare(insKey)
-		for _, j := range order[i:min(i+fillTx, *n)] {
-			// rowids and keys spread over the whole range, so that the
-			// random inserts below fall between existing entries
-			if _, err := insR.Exec(int64(j)<<20, payload); err != nil {
-				tx.Rollback()
-				return err
-			}
-			if _, err := insK.Exec(spreadKey(uint64(j), uint64(*n))); err != nil {
-				tx.Rollback()
-				return err
-			}
-		}
-		insR.Close()
-		insK.Close()
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	if err := exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if reuse {
+		st, _ := os.Stat(path)
+		fmt.Printf("placement: the trees of a previous run in %s (%.0f MiB), rows %s\n", path, float64(st.Size())/(1<<20), *rowsLike)
+	} else if err := fillTrees(db, *n, *fill, service, payload); err != nil {
 		return err
+	} else {
+		if err := exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return err
+		}
+		os.WriteFile(filepath.Join(dataDir, "filled"), nil, 0o600)
+		st, _ := os.Stat(path)
+		if service {
+			fmt.Printf("placement: %d songs' rows and keys sized as the service stores them (serviceSong), filled in %s order in %s; %s %.0f MiB\n",
+				*n, *fill, time.Since(t0).Round(time.Millisecond), path, float64(st.Size())/(1<<20))
+		} else {
+			fmt.Printf("placement: %d rows of %d bytes in table r and %d 15-character keys in k, filled in %s order in %s; %s %.0f MiB\n",
+				*n, *rowBytes, *n, *fill, time.Since(t0).Round(time.Millisecond), path, float64(st.Size())/(1<<20))
+		}
 	}
-	st, _ := os.Stat(path)
-	fmt.Printf("placement: %d rows of %d bytes in table r and %d 15-character keys in k, filled in %s order in %s; %s %.0f MiB\n",
-		*n, *rowBytes, *n, *fill, time.Since(t0).Round(time.Millisecond), path, float64(st.Size())/(1<<20))
 	fmt.Printf("service pragmas (synchronous FULL, WAL, journal_size_limit 0, secure_delete, 32 MB cache), automatic checkpoints off\n")
 	if err := exec("PRAGMA wal_autocheckpoint=0"); err != nil {
 		return err
 	}
 
-	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20,
-		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer",
+	b := &placementBench{app: app, db: db, n: *n, payload: payload, next: int64(*n) << 20, importRowids: *fill == "import",
+		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer", service: service,
 		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	if service {
+		b.tables, b.indexes = 4, float64(len(serviceKeys))
+	}
+	return b.measureAll(discs, sizes, songSizes, *inserts, *songs, *runs, *perTree)
+}
+
+// fillTrees creates and fills the scratch trees with n entries each.
+func fillTrees(db *sql.DB, n int, fill string, service bool, payload []byte) error {
+	exec := func(q string, args ...any) error {
+		_, err := db.Exec(q, args...)
+		return err
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if fill == "random" {
+		mrand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	for _, q := range schema(service) {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	const fillTx = 50_000
+	for i := 0; i < n; i += fillTx {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		st, err := prepare(tx, service)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		for _, j := range order[i:min(i+fillTx, n)] {
+			// rowids and keys spread over the whole range, so that the
+			// random inserts below fall between existing entries
+			if err := fillEntry(st, service, fill == "import", j, n, payload); err != nil {
+				st.close()
+				tx.Rollback()
+				return err
+			}
+		}
+		st.close()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillEntry puts the j-th of n entries in every tree: at rowids spread
+// over the range the measured rows are drawn from, or (imported) at the
+// small rowids an import gives.
+func fillEntry(st stmts, service, imported bool, j, n int, payload []byte) error {
+	rowid := int64(j) << 20
+	if imported {
+		rowid = int64(j+1) << 4 // room for a song's entries of one tree (+e below)
+	}
+	if !service {
+		if _, err := st[insRow].Exec(rowid, payload); err != nil {
+			return err
+		}
+		_, err := st[insKey].Exec(spreadKey(uint64(j), uint64(n)))
+		return err
+	}
+	for _, t := range serviceTables {
+		if _, err := st[t.insert()].Exec(rowid, serviceBlob(t.bytes)); err != nil {
+			return err
+		}
+	}
+	if _, err := st[insVector].Exec(padKey(spreadKey(uint64(j), uint64(n)), songKeyLen), serviceBlob(vectorRowBytes)); err != nil {
+		return err
+	}
+	for e, k := range serviceKeys { // a tree holds several of a song's entries: distinct rowids
+		if _, err := st[k.insert()].Exec(k.key(spreadKey(uint64(j), uint64(n))), rowid+int64(e)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measureAll runs every discipline's variants.
+func (b *placementBench) measureAll(discs []string, sizes, songSizes []int, inserts, songs, runs int, perTree bool) error {
 	for _, d := range discs {
 		b.privacy = d == "privacy"
 		if b.privacy {
 			// as the service at start-up (bindLayout): the reserve first
-			if err := storage.TopUpReserve(app); err != nil {
+			if err := storage.TopUpReserve(b.app); err != nil {
 				return fmt.Errorf("reserve: %w", err)
 			}
 			if err := b.checkpoint(); err != nil {
@@ -181,13 +260,13 @@ func cmdPlacement(args []string) error {
 			fmt.Printf("\ndiscipline background: checkpoints off while timing, then one TRUNCATE checkpoint per run, timed apart\n")
 		}
 		if songSizes == nil {
-			if err := b.perTree(d, sizes, *inserts, *runs); err != nil {
+			if err := b.perTree(d, sizes, inserts, runs); err != nil {
 				return err
 			}
 			continue
 		}
 		for _, s := range songSizes {
-			if err := b.wholeSongs(d, s, *songs, *inserts, *runs, *perTree); err != nil {
+			if err := b.wholeSongs(d, s, songs, inserts, runs, perTree); err != nil {
 				return err
 			}
 		}
@@ -196,6 +275,137 @@ func cmdPlacement(args []string) error {
 }
 
 const insRow, insKey = "INSERT INTO r (rowid, v) VALUES (?, ?)", "INSERT INTO k (id) VALUES (?)"
+
+// What one new song stores in the service (--row-sizes service), as measured on
+// a 1M-song data dir of synthetic songs (loadgen dump, imported): a score
+// row of about 292 bytes of column values, an embedding row of 2,480 (the
+// 200-d vector as JSON text: one row per 4 KiB page), a songs row of 305,
+// and a song_vectors row of 843 (the vector as a float32 blob) in its
+// WITHOUT ROWID tree keyed by model and song key. Each table row sits at a
+// random rowid. The indexes get 13 entries: score and embedding index their
+// id (15 characters), song key (about 35; embedding's with the model),
+// artist (about 14), MBID and ISRC (empty: the entry is ordered by rowid,
+// at a random place among the others); songs indexes its id, song key and
+// artist.
+type serviceTable struct {
+	name  string
+	bytes int
+}
+
+func (t serviceTable) insert() string {
+	return "INSERT INTO " + t.name + " (rowid, v) VALUES (?, ?)"
+}
+
+var serviceTables = []serviceTable{{"score", 292}, {"embedding", 2480}, {"songs", 305}}
+
+const (
+	vectorRowBytes = 843
+	songKeyLen     = 35
+	insVector      = "INSERT INTO song_vectors (k, v) VALUES (?, ?)"
+)
+
+// serviceKey is one index entry a song adds: its tree, and the length of
+// its key (0: an empty key, ordered by rowid).
+type serviceKey struct {
+	tree string
+	len  int
+}
+
+func (k serviceKey) insert() string {
+	return "INSERT INTO " + k.tree + " (k, r) VALUES (?, ?)"
+}
+
+// key is the entry's key from a 15-character sortable prefix.
+func (k serviceKey) key(prefix string) string {
+	if k.len == 0 {
+		return ""
+	}
+	return padKey(prefix, k.len)
+}
+
+var serviceKeys = func() []serviceKey {
+	var out []serviceKey
+	for range 2 { // score, embedding
+		out = append(out, serviceKey{"ix_id", 15}, serviceKey{"ix_song_key", songKeyLen}, serviceKey{"ix_artist", 14},
+			serviceKey{"ix_mbid", 0}, serviceKey{"ix_isrc", 0})
+	}
+	return append(out, serviceKey{"ix_id", 15}, serviceKey{"ix_song_key", songKeyLen}, serviceKey{"ix_artist", 14})
+}()
+
+// padKey pads a sortable prefix to n characters (the order stays the
+// prefix's).
+func padKey(prefix string, n int) string {
+	if len(prefix) >= n {
+		return prefix[:n]
+	}
+	return prefix + strings.Repeat("~", n-len(prefix))
+}
+
+// serviceBlob is a row of n random bytes (SQLite stores them as they
+// are: only the size matters).
+func serviceBlob(n int) []byte { return blobBytes[:n] }
+
+var blobBytes = func() []byte {
+	b := make([]byte, 4096)
+	rand.Read(b)
+	return b
+}()
+
+// schema is the scratch trees.
+func schema(service bool) []string {
+	if !service {
+		return []string{"CREATE TABLE r (v BLOB NOT NULL)", "CREATE TABLE k (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"}
+	}
+	var out []string
+	for _, t := range serviceTables {
+		out = append(out, "CREATE TABLE "+t.name+" (v BLOB NOT NULL)")
+	}
+	out = append(out, "CREATE TABLE song_vectors (k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL) WITHOUT ROWID")
+	seen := map[string]bool{}
+	for _, k := range serviceKeys {
+		if !seen[k.tree] {
+			seen[k.tree] = true
+			out = append(out, "CREATE TABLE "+k.tree+" (k TEXT NOT NULL, r INTEGER NOT NULL, PRIMARY KEY (k, r)) WITHOUT ROWID")
+		}
+	}
+	return out
+}
+
+// stmts are a transaction's prepared inserts, by SQL.
+type stmts map[string]*sql.Stmt
+
+func (s stmts) close() {
+	for _, st := range s {
+		st.Close()
+	}
+}
+
+// prepare prepares the inserts of the scratch trees in tx.
+func prepare(tx *sql.Tx, service bool) (stmts, error) {
+	qs := []string{insRow, insKey}
+	if service {
+		qs = []string{insVector}
+		for _, t := range serviceTables {
+			qs = append(qs, t.insert())
+		}
+		for _, k := range serviceKeys {
+			qs = append(qs, k.insert())
+		}
+	}
+	out := stmts{}
+	for _, q := range qs {
+		if out[q] != nil {
+			continue
+		}
+		st, err := tx.Prepare(q)
+		if err != nil {
+			out.close()
+			return nil, err
+		}
+		out[q] = st
+	}
+	return out, nil
+}
 
 // placementBench is the scratch database and what the variants share.
 type placementBench struct {
@@ -208,35 +418,71 @@ type placementBench struct {
 	tables, indexes float64
 	privacy         bool
 	ckptOnWriter    bool
+	service         bool // --row-sizes service
+	importRowids    bool // --fill import
 }
 
 // unit inserts one measured unit (an entry, or a whole song) in a transaction.
-type unit func(insR, insK *sql.Stmt) error
+type unit func(st stmts) error
 
-func (b *placementBench) appendRow(insR, _ *sql.Stmt) error {
+func (b *placementBench) appendRow(st stmts) error {
 	b.next++
-	_, err := insR.Exec(b.next, b.payload)
+	_, err := st[insRow].Exec(b.next, b.payload)
 	return err
 }
 
-func (b *placementBench) randomRow(insR, _ *sql.Stmt) error {
-	return ignoreUnique(insR.Exec(b.rng.Int64N(int64(b.n)<<20)|1, b.payload))
+// randomRowid is a measured row's rowid: among the filled rows, or (after
+// an import fill) anywhere in the positive 63-bit range, as
+// contribute.RandomRowid draws it.
+func (b *placementBench) randomRowid() int64 {
+	if b.importRowids {
+		return b.rng.Int64() | 1
+	}
+	return b.rng.Int64N(int64(b.n)<<20) | 1
 }
 
-func (b *placementBench) randomKey(_, insK *sql.Stmt) error {
-	return ignoreUnique(insK.Exec(randomKey(b.rng)))
+func (b *placementBench) randomRow(st stmts) error {
+	return ignoreUnique(st[insRow].Exec(b.randomRowid(), b.payload))
+}
+
+func (b *placementBench) randomKey(st stmts) error {
+	return ignoreUnique(st[insKey].Exec(randomKey(b.rng)))
 }
 
 // song inserts what one new song puts in the trees: b.tables rows and
-// b.indexes keys (a fraction as a chance), each at a random place.
-func (b *placementBench) song(insR, insK *sql.Stmt) error {
+// b.indexes keys (a fraction as a chance), each at a random place; with
+// --row-sizes service, serviceSong.
+func (b *placementBench) song(st stmts) error {
+	if b.service {
+		return b.serviceSong(st)
+	}
 	for range int(b.tables) + b.chance(b.tables) {
-		if err := b.randomRow(insR, nil); err != nil {
+		if err := b.randomRow(st); err != nil {
 			return err
 		}
 	}
 	for range int(b.indexes) + b.chance(b.indexes) {
-		if err := b.randomKey(nil, insK); err != nil {
+		if err := b.randomKey(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceSong inserts what an upload stores for one new song (with a
+// musicnn vector): a row in each table at a random rowid, its song_vectors
+// row and its 13 index entries, each at a random place.
+func (b *placementBench) serviceSong(st stmts) error {
+	for _, t := range serviceTables {
+		if err := ignoreUnique(st[t.insert()].Exec(b.randomRowid(), serviceBlob(t.bytes))); err != nil {
+			return err
+		}
+	}
+	if err := ignoreUnique(st[insVector].Exec(padKey(randomKey(b.rng), songKeyLen), serviceBlob(vectorRowBytes))); err != nil {
+		return err
+	}
+	for _, k := range serviceKeys {
+		if err := ignoreUnique(st[k.insert()].Exec(k.key(randomKey(b.rng)), b.randomRowid())); err != nil {
 			return err
 		}
 	}
@@ -281,24 +527,19 @@ func (b *placementBench) run(perTx, units int, fn unit) (spent, error) {
 		if err != nil {
 			return s, err
 		}
-		insR, err := tx.Prepare(insRow)
-		if err != nil {
-			tx.Rollback()
-			return s, err
-		}
-		insK, err := tx.Prepare(insKey)
+		st, err := prepare(tx, b.service)
 		if err != nil {
 			tx.Rollback()
 			return s, err
 		}
 		for range min(perTx, units-done) {
-			if err := fn(insR, insK); err != nil {
+			if err := fn(st); err != nil {
+				st.close()
 				tx.Rollback()
 				return s, err
 			}
 		}
-		insR.Close()
-		insK.Close()
+		st.close()
 		if err := tx.Commit(); err != nil {
 			return s, err
 		}
@@ -362,26 +603,29 @@ func (b *placementBench) freePages() int {
 // measured is the median over runs of each part, in µs per unit.
 type measured struct {
 	total, write, topUp, checkpoint, topUps, pages float64
+	cpu                                            float64 // this process's CPU time (all threads), µs per unit
 	runs                                           []float64
 }
 
 func (b *placementBench) measure(perTx, units, runs int, fn unit) (measured, error) {
-	var tot, w, tu, c, n, p []float64
+	var tot, w, tu, c, n, p, cpu []float64
 	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(units) }
 	for range runs {
+		cpu0 := selfCPU()
 		s, err := b.run(perTx, units, fn)
 		if err != nil {
 			return measured{}, err
 		}
+		cpu = append(cpu, us(selfCPU()-cpu0))
 		tot, w, tu, c = append(tot, us(s.total())), append(w, us(s.write)), append(tu, us(s.topUp)), append(c, us(s.checkpoint))
 		n, p = append(n, float64(s.topUps)), append(p, float64(s.pagesTaken)/float64(units))
 	}
-	return measured{median(tot), median(w), median(tu), median(c), median(n), median(p), tot}, nil
+	return measured{median(tot), median(w), median(tu), median(c), median(n), median(p), median(cpu), tot}, nil
 }
 
 func (m measured) String() string {
-	return fmt.Sprintf("%7.1f µs = write %6.1f + top-ups %5.1f + checkpoint %5.1f  (runs: %s)",
-		m.total, m.write, m.topUp, m.checkpoint, fmtRuns(m.runs))
+	return fmt.Sprintf("%7.1f µs = write %6.1f + top-ups %5.1f + checkpoint %5.1f; CPU %6.1f µs  (runs: %s)",
+		m.total, m.write, m.topUp, m.checkpoint, m.cpu, fmtRuns(m.runs))
 }
 
 // perTree times each tree alone in transactions of the given sizes, and
@@ -441,7 +685,7 @@ func (b *placementBench) wholeSongs(disc string, songsPerTx, songs, inserts, run
 	if b.privacy {
 		fmt.Printf("    reserve: %.2f pages taken per song, %.0f top-ups per run of %d songs (medians)\n", s.pages, s.topUps, songs)
 	}
-	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs)\n", disc, songsPerTx, s.total, 1e6/s.total)
+	fmt.Printf("%s floor at %d songs/tx: %.0f µs per song = at most %.0f songs/s from one writer (whole songs); CPU %.0f µs per song\n", disc, songsPerTx, s.total, 1e6/s.total, s.cpu)
 	if !perTree {
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 )
 
-// The legacy /api/batch fast path (hooks/batch_fast.go) answers and stores
+// The legacy /api/batch fast path (hooks/hook_batch_fast.go) answers and stores
 // exactly what PocketBase's record-by-record path does. The same upload is
 // sent to two fresh servers: as the client sends it (fast path), and with
 // a per-request header, which sends it down PocketBase's path. Both must

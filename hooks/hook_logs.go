@@ -16,7 +16,8 @@ import (
 )
 
 // bindLogs scrubs every log entry before it is stored in auxiliary.db and
-// purges entries older than the configured window. What is stored of a
+// keeps PocketBase's own log window at the configured one (the purge every
+// 15 minutes is bindLogPurge, cron_logs.go). What is stored of a
 // request: method, path without query string, status, timing, the auth
 // collection name (never the id), the IP truncated (or full / none, as
 // configured) and the user agent's first product token.
@@ -45,29 +46,8 @@ func bindLogs(app core.App, cfg config.Config) {
 				}
 			}
 		}
-		se.App.Cron().MustAdd("songcommonsLogPurge", "*/15 * * * *", func() {
-			if _, err := PurgeLogs(se.App, cfg.LogRetention, time.Now()); err != nil {
-				se.App.Logger().Error("songcommons: log purge failed", "error", err)
-			}
-		})
 		return se.Next()
 	})
-}
-
-// PurgeLogs deletes log entries older than retention (all request entries
-// when retention is 0) and returns how many were removed.
-func PurgeLogs(app core.App, retention time.Duration, now time.Time) (int64, error) {
-	q := app.AuxDB().NewQuery("DELETE FROM {{_logs}} WHERE [[created]] < {:cutoff}")
-	cutoff, _ := types.ParseDateTime(now.Add(-retention).UTC())
-	if retention == 0 {
-		q = app.AuxDB().NewQuery("DELETE FROM {{_logs}} WHERE json_extract([[data]], '$.type') = 'request' OR [[created]] < {:cutoff}")
-		cutoff, _ = types.ParseDateTime(now.Add(-24 * time.Hour).UTC())
-	}
-	res, err := q.Bind(map[string]any{"cutoff": cutoff.String()}).Execute()
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
 
 // ScrubLog removes what could identify a person or name the songs they

@@ -22,7 +22,7 @@ import (
 // which copy the request's address and headers). So while the request
 // is handled, the address it came from reads as the /64's first address;
 // the real one is put back before the request is logged, so the request
-// log (hooks/logs.go) sees and truncates the real address. An address in
+// log (hooks/hook_logs.go) sees and truncates the real address. An address in
 // the rate limits' excluded list stays as it is, so that it stays excluded.
 func bindRateLimitPer64(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

@@ -8,7 +8,7 @@ import (
 	"songcommons/contribute"
 )
 
-// What the API documentation says of each service route (openapi.go adds
+// What the API documentation says of each service route (route_openapi.go adds
 // what the route's guards say).
 
 var songKeyDoc = `a song key ("artist|title", normalised as the service does)`
