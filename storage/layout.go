@@ -134,15 +134,12 @@ func (l *layout) maintain(app core.App) error {
 
 // usedBytes is the size of data.db's pages in use (what a rewrite
 // copies; free pages are dropped).
+// One statement: past rewriteBelow it runs after every upload.
 func usedBytes(app core.App) (int64, error) {
-	var pages, free, size int64
-	db := app.DB()
-	for q, v := range map[string]*int64{"page_count": &pages, "freelist_count": &free, "page_size": &size} {
-		if err := db.NewQuery("PRAGMA " + q).Row(v); err != nil {
-			return 0, err
-		}
-	}
-	return (pages - free) * size, nil
+	var used int64
+	err := app.DB().NewQuery("SELECT (p.page_count - f.freelist_count) * s.page_size" +
+		" FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s").Row(&used)
+	return used, err
 }
 
 // rewrite rewrites data.db in b-tree order and notes how long it took
@@ -184,6 +181,20 @@ func (l *layout) rewriteLater(app core.App) {
 	l.next = time.AfterFunc(max(time.Until(l.due), 0), func() { l.rewriteNow(app) })
 }
 
+// rewritesPaused, set in the app's store, puts background rewrites off
+// (PauseRewrites).
+const rewritesPaused = "songcommonsRewritesPaused"
+
+// PauseRewrites puts the background rewrites off until resume is called
+// (a test that reads the WAL index right after an upload, where a
+// rewrite's frames, every page of the file, would stand beside the
+// upload's; rewrites below rewriteBelow, in the upload's own step, still
+// run).
+func PauseRewrites(app core.App) (resume func()) {
+	app.Store().Set(rewritesPaused, true)
+	return func() { app.Store().Remove(rewritesPaused) }
+}
+
 // rewriteNow is the background rewrite: a contribution write of its own
 // (the journal's gate keeps account writes out of its WAL), then the WAL
 // is emptied. It is skipped when nothing was written since the last
@@ -198,7 +209,7 @@ func (l *layout) rewriteNow(app core.App) {
 		l.mu.Unlock()
 		return
 	}
-	if app.Store().Has(core.StoreKeyActiveBackup) || guardOf(app).running.Load() {
+	if app.Store().Has(core.StoreKeyActiveBackup) || guardOf(app).running.Load() || app.Store().Has(rewritesPaused) {
 		l.due = time.Now().Add(max(l.duty*l.rewriteTook, time.Second))
 		l.next = time.AfterFunc(time.Until(l.due), func() { l.rewriteNow(app) })
 		l.mu.Unlock()
