@@ -151,6 +151,13 @@ func build(app core.App) (*fingerprint.Index, error) {
 	return b.Build(), nil
 }
 
+// Warm builds the index unless it is built (a server's start-up, in the
+// background).
+func (x *Index) Warm(app core.App) error {
+	_, err := x.held.Get(func() (*fingerprint.Index, error) { return build(app) })
+	return err
+}
+
 // Len is the number of fingerprinted songs in the index (0 when it is not
 // loaded).
 func (x *Index) Len() int {

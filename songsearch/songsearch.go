@@ -64,6 +64,13 @@ func build(app core.App) (*search.Index, error) {
 	return ix, nil
 }
 
+// Warm builds the index unless it is built (a server's start-up, in the
+// background).
+func (x *Index) Warm(app core.App) error {
+	_, err := x.held.Get(func() (*search.Index, error) { return build(app) })
+	return err
+}
+
 // Len is the number of songs in the index (0 when it is not loaded).
 func (x *Index) Len() int {
 	if ix := x.held.Current(); ix != nil {
