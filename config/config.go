@@ -67,12 +67,13 @@ type Config struct {
 	// shorten it).
 	UploadWait time.Duration
 	// MaxConcurrentReads and ReadWait bound the lookups and similarity
-	// searches answered at once (twice the cores) and how long the others
-	// wait for a slot before a 429 (30 s); tests shrink them.
+	// searches answered at once (twice the cores), and apart from them the
+	// name searches, and how long the others wait for a slot before a 429
+	// (30 s); tests shrink them.
 	MaxConcurrentReads int
 	ReadWait           time.Duration
 	// SlotsPerClient is how many slots of each gate (uploads, reads,
-	// exports) one client address holds at most: an IPv4 address or an
+	// searches, exports) one client address holds at most: an IPv4 address or an
 	// IPv6 /64 (SONGCOMMONS_SLOTS_PER_CLIENT, default 2). Its other
 	// requests wait for one of its own slots like any other request.
 	SlotsPerClient int

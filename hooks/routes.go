@@ -79,7 +79,7 @@ func (s *service) serviceRoutes() []route {
 		{method: http.MethodPost, path: "/similar", handler: similarPostHandler(s.sim),
 			who: reader, body: maxSimilarBody, gate: s.gates.reads, doc: similarPostDoc},
 		{method: http.MethodGet, path: "/search", handler: searchHandler(s.search),
-			who: reader, gate: s.gates.reads, doc: searchDoc},
+			who: reader, gate: s.gates.searches, doc: searchDoc},
 		{method: http.MethodPost, path: "/contribute", handler: contributeHandler(s.writer, s.accounts),
 			who: contributor, body: maxContributeBody, gate: s.gates.uploads, writes: true, doc: contributeDoc},
 		{method: http.MethodPost, path: "/receipts/delete", handler: receiptDeleteHandler(s.writer),
@@ -158,7 +158,7 @@ func (s *service) guards(r route) []*hook.Handler[*core.RequestEvent] {
 // similarity searches, CPU-bound) and exports (each reads the whole
 // dataset, for minutes: refused at once when none is free).
 type gates struct {
-	uploads, reads, exports *admission
+	uploads, reads, searches, exports *admission
 }
 
 func newGates(cfg config.Config) gates {
@@ -166,6 +166,11 @@ func newGates(cfg config.Config) gates {
 		uploads: newAdmission("songcommonsUploadAdmission", cfg.MaxPendingUploads, cfg.SlotsPerClient, cfg.UploadWait,
 			BusyMessage, "Nothing of this request was stored."),
 		reads: newAdmission("songcommonsReadAdmission", cfg.MaxConcurrentReads, cfg.SlotsPerClient, cfg.ReadWait,
+			ReadBusyMessage, "Nothing was changed."),
+		// searches as people type (a millisecond each) queue apart from
+		// lookups and similar searches (tens of milliseconds each), so
+		// that neither waits behind the other
+		searches: newAdmission("songcommonsSearchAdmission", cfg.MaxConcurrentReads, cfg.SlotsPerClient, cfg.ReadWait,
 			ReadBusyMessage, "Nothing was changed."),
 		exports: newAdmission("songcommonsExportAdmission", dataset.MaxConcurrentExports, 1, 0, dataset.ExportBusyMessage, ""),
 	}

@@ -296,11 +296,11 @@ func TestHeavyRoutesCarryGuards(t *testing.T) {
 		"POST /api/songcommons/lookup":     {"songcommonsReadGuard", "songcommonsBody", "songcommonsReadAdmission"},
 		"GET /api/songcommons/similar":     {"songcommonsReadGuard", "songcommonsReadAdmission"},
 		"POST /api/songcommons/similar":    {"songcommonsReadGuard", "songcommonsBody", "songcommonsReadAdmission"},
-		"GET /api/songcommons/search":      {"songcommonsReadGuard", "songcommonsReadAdmission"},
+		"GET /api/songcommons/search":      {"songcommonsReadGuard", "songcommonsSearchAdmission"},
 		"POST /api/songcommons/contribute": {"songcommonsSignedIn", "songcommonsBody", "songcommonsUploadAdmission"},
 		"GET /api/songcommons/export":      {"songcommonsReadGuard", "songcommonsExportAdmission"},
 	}
-	admissions := []string{"songcommonsReadAdmission", "songcommonsUploadAdmission", "songcommonsExportAdmission"}
+	admissions := []string{"songcommonsReadAdmission", "songcommonsSearchAdmission", "songcommonsUploadAdmission", "songcommonsExportAdmission"}
 	for pattern, want := range heavy {
 		gs, ok := routes[pattern]
 		if !ok {
