@@ -63,6 +63,7 @@ type benchConfig struct {
 	Floor    bool   // measure the memory-streaming floor for similar
 	Label    string // free text carried into the JSON results (e.g. "1M")
 	httpc    *http.Client
+	agent    string // User-Agent of the requests ("" = Go's): the server's request log records it with execTime
 	idsMu    sync.Mutex
 	idsFile  *os.File
 	ackedIDs int
@@ -121,6 +122,9 @@ func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool)
 	}
 	if auth && c.Token != "" {
 		req.Header.Set("Authorization", c.Token)
+	}
+	if c.agent != "" {
+		req.Header.Set("User-Agent", c.agent)
 	}
 	t := time.Now()
 	res, err := c.httpc.Do(req)

@@ -128,7 +128,8 @@ func exactHashes(n int) map[[32]byte]uint32 {
 // benchPrintLookup: lookups of c.LookupSize fingerprints, sequential; per
 // request the time on this side of 127.0.0.1 (an upper bound of the
 // server's time: the body's 3.7 MB cross the loopback) and the server's
-// CPU, and beside it, on the same lookups, the exact-hash scheme in this
+// CPU (the server's own time is its request log's execTime, for
+// User-Agent loadgen/lookup-fp), and beside it, on the same lookups, the exact-hash scheme in this
 // process (SHA-256 of the fingerprint text looked up in a map of the
 // seeded songs' hashes).
 func (c *benchConfig) benchPrintLookup() error {
@@ -153,6 +154,9 @@ func (c *benchConfig) benchPrintLookup() error {
 		ref := c.healthRef(50)
 		var ds, hs []time.Duration
 		var acc printAccuracy
+		// the timed requests carry their own User-Agent: the server's
+		// request log (auxiliary.db _logs) has their execTime
+		c.agent = "loadgen/lookup-fp"
 		u := startUsage(c.PID)
 		deadline := time.Now().Add(c.MaxDur)
 		for i, b := range bodies {
@@ -168,6 +172,7 @@ func (c *benchConfig) benchPrintLookup() error {
 				return err
 			}
 		}
+		c.agent = ""
 		sc, _ := u.cores()
 		srvCPU := sc * time.Since(u.t0).Seconds() / float64(len(ds)) * 1000
 		// the exact-hash scheme on the same lookups
