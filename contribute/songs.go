@@ -122,6 +122,9 @@ type songWriter struct {
 	seqRowids bool // new songs rows take SQLite's next rowid (bulk import in dump order)
 	stmts     map[string]*dbx.Query
 	printKeys []string // songs whose song_fingerprints row was written or deleted
+	// items are the decoded fingerprints of the contributions being
+	// stored, by their canonical text: writePrint does not decode them again
+	items map[string][]uint32
 }
 
 func newSongWriter(db dbx.Builder, prepared bool) *songWriter {
@@ -256,9 +259,12 @@ func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists 
 		}
 		return nil
 	}
-	items, err := fingerprint.DecodeDefault(scores[best].Fingerprint)
-	if err != nil {
-		return fmt.Errorf("song_fingerprints: the stored fingerprint of %q: %w", songKey, err)
+	items := w.items[scores[best].Fingerprint]
+	if items == nil {
+		var err error
+		if items, err = fingerprint.DecodeDefault(scores[best].Fingerprint); err != nil {
+			return fmt.Errorf("song_fingerprints: the stored fingerprint of %q: %w", songKey, err)
+		}
 	}
 	n, err := w.exec(sqlPrintUpsert, dbx.Params{"id": id, "k": songKey, "d": scores[best].Duration,
 		"s": songprint.EncodeSketch(fingerprint.SketchOf(items)), "fp": fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm)})

@@ -215,6 +215,14 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 		}
 		sw := newSongWriter(tx.DB(), true)
 		sw.seqRowids = inOrder
+		for _, c := range songs {
+			if c.Score != nil && c.Score.Fingerprint != "" && c.Fingerprint != nil {
+				if sw.items == nil {
+					sw.items = map[string][]uint32{}
+				}
+				sw.items[c.Score.Fingerprint] = c.Fingerprint
+			}
+		}
 		defer sw.close()
 		for _, k := range keys {
 			in := *inputs[k]

@@ -1,41 +1,16 @@
 package fingerprint
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
 
-// synthFP returns a synthetic fingerprint of n items that looks like
-// Chromaprint's output to the index: random 32-bit items in which each bit
-// flips from one item to the next with probability 1/8, so consecutive
-// items differ by 4 bits on average as in the real corpus (mean 4.01). It
-// has no silence and none of real music's common values.
-func synthFP(rng *rand.Rand, n int) []uint32 {
-	fp := make([]uint32, n)
-	x := rng.Uint32()
-	for i := range fp {
-		fp[i] = x
-		x ^= rng.Uint32() & rng.Uint32() & rng.Uint32() // each bit set with probability 1/8
-	}
-	return fp
-}
+	"songcommons/internal/fpsynth"
+)
 
-// flips returns a mask in which each bit is set with probability p.
-func flips(rng *rand.Rand, p float64) uint32 {
-	var m uint32
-	for b := range 32 {
-		if rng.Float64() < p {
-			m |= 1 << b
-		}
-	}
-	return m
-}
-
-// noisy returns a copy of fp without its first trim items (a copy trimmed
-// at the start) in which every bit flips with probability ber.
+// The synthetic fingerprints of the tests and benchmarks (internal/fpsynth,
+// shared with the load generator).
+func synthFP(rng *rand.Rand, n int) []uint32 { return fpsynth.Items(rng, n) }
+func flips(rng *rand.Rand, p float64) uint32 { return fpsynth.Flips(rng, p) }
 func noisy(rng *rand.Rand, fp []uint32, ber float64, trim int) []uint32 {
-	out := make([]uint32, len(fp)-trim)
-	for i := range out {
-		out[i] = fp[i+trim] ^ flips(rng, ber)
-	}
-	return out
+	return fpsynth.Noisy(rng, fp, ber, trim)
 }
-
-func newRng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
+func newRng(seed uint64) *rand.Rand { return fpsynth.NewRand(seed) }

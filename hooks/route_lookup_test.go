@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/pocketbase/pocketbase/tests"
+
+	"songcommons/internal/synth"
 )
 
 // catalogApp seeds a small dataset through the app (hooks fire as for API
@@ -159,12 +161,29 @@ func TestLookup(t *testing.T) {
 			ExpectedStatus: 400, ExpectedContent: []string{"not valid JSON"},
 		},
 		{
-			Name: "guest, 3 MB body → 413", Method: http.MethodPost, URL: "/api/songcommons/lookup",
-			Body: strings.NewReader(`{"songs":[{"artist":"` + strings.Repeat("x", 3<<20) + `","title":"b"}]}`), TestAppFactory: factory,
+			// fpcalc's 120 s fingerprints are ~3.6 KB: a full request is ~3.7 MB
+			Name: "guest, 1,000 fingerprints of 120 s → 200", Method: http.MethodPost, URL: "/api/songcommons/lookup",
+			Body: strings.NewReader(thousandPrints()), TestAppFactory: factory,
+			ExpectedStatus: 200, ExpectedContent: []string{`"found":0`, `"missing":1000`},
+		},
+		{
+			Name: "guest, 9 MB body → 413", Method: http.MethodPost, URL: "/api/songcommons/lookup",
+			Body: strings.NewReader(`{"songs":[{"artist":"` + strings.Repeat("x", 9<<20) + `","title":"b"}]}`), TestAppFactory: factory,
 			ExpectedStatus: 413, ExpectedContent: []string{"too large"},
 		},
 	}
 	for _, s := range scenarios {
 		s.Test(t)
 	}
+}
+
+// thousandPrints is a lookup of 1,000 synthetic 120 s fingerprints of songs
+// the dataset does not hold.
+func thousandPrints() string {
+	songs := make([]map[string]any, 1000)
+	for i := range songs {
+		songs[i] = map[string]any{"fingerprint": synth.PrintOf(uint64(900_000_000 + i)), "duration": 200.0}
+	}
+	b, _ := json.Marshal(map[string]any{"songs": songs})
+	return string(b)
 }

@@ -30,7 +30,7 @@ import (
 // Request body bounds of the service routes (PocketBase's record and batch
 // routes have theirs in guardContributed and the batch settings).
 const (
-	maxLookupBody     = 2 << 20
+	maxLookupBody     = 8 << 20 // 1,000 fingerprints of 120 s as fpcalc prints them: ~3.7 MB
 	maxSimilarBody    = 256 << 10
 	maxContributeBody = 8 << 20
 	maxReceiptsBody   = 1 << 20

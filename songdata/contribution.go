@@ -352,6 +352,13 @@ func (c *checker) labels(f Field) string {
 // (decoded JSON or a record's fields). Field errors are keyed prefix+field.
 // Unknown keys are ignored here; routes that want them rejected check first.
 func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
+	s, _, errs := checkScore(in, prefix)
+	return s, errs
+}
+
+// checkScore is CheckScore, also returning the fingerprint's decoded items
+// (nil without one), so that CheckSongs does not decode it again.
+func checkScore(in map[string]any, prefix string) (*Score, []uint32, validation.Errors) {
 	c := &checker{in: in, prefix: prefix}
 	s := &Score{Identity: c.identity()}
 
@@ -389,14 +396,15 @@ func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
 
 	s.MoodVector = c.labels(field("mood_vector"))
 	s.OtherFeatures = c.labels(field("other_features"))
-	if items := c.fingerprint(s.Duration); items != nil {
+	items := c.fingerprint(s.Duration)
+	if items != nil {
 		s.Fingerprint = fingerprint.Encode(items, fingerprint.DefaultAlgorithm)
 	}
 
 	if len(c.errs) > 0 {
-		return nil, c.errs
+		return nil, nil, c.errs
 	}
-	return s, nil
+	return s, items, nil
 }
 
 // RawPrintField is the other form a fingerprint may come in: the
@@ -608,13 +616,13 @@ func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validati
 			continue
 		}
 		if hasScore {
-			sc, e := CheckScore(s, p)
+			sc, items, e := checkScore(s, p)
 			for k, v := range e {
 				errs[k] = v
 			}
 			out[i].Score = sc
 			if sc != nil && sc.Fingerprint != "" {
-				out[i].Fingerprint, _ = fingerprint.DecodeDefault(sc.Fingerprint)
+				out[i].Fingerprint = items
 			}
 		}
 		models := make([]string, 0, len(embs))

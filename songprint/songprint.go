@@ -124,31 +124,55 @@ func build(app core.App) (*fingerprint.Index, error) {
 	if err := app.DB().Select("count(*)").From(Table).Row(&n); err != nil {
 		return nil, fmt.Errorf("fingerprints: counting: %w", err)
 	}
-	b := fingerprint.NewBuilder(store{app}, fingerprint.Options{}, n)
-	rows, err := app.DB().Select("id", "sketch", "duration", "fp").From(Table).Rows()
+	st := store{app}
+	b := fingerprint.NewBuilder(st, fingerprint.Options{}, n)
+	rows, err := SketchQuery(app.DB()).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading: %w", err)
 	}
 	defer rows.Close()
+	var redo []int64
+	var redoDur []float64
 	for rows.Next() {
 		var id int64
-		var sketch, fp []byte
+		var sketch []byte
 		var dur float64
-		if err := rows.Scan(&id, &sketch, &dur, &fp); err != nil {
+		if err := rows.Scan(&id, &sketch, &dur); err != nil {
 			return nil, fmt.Errorf("fingerprints: reading: %w", err)
 		}
 		if s, ok := decodeSketch(sketch); ok {
 			_ = b.AddSketch(id, s, dur)
 			continue
 		}
-		if _, items, err := fingerprint.DecodeBytes(fp); err == nil {
-			_ = b.Add(id, items, dur) // a silent fingerprint is not indexed
-		}
+		redo, redoDur = append(redo, id), append(redoDur, dur)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("fingerprints: reading: %w", err)
 	}
+	rows.Close()
+	// sketches of another version: from the whole fingerprints
+	for len(redo) > 0 {
+		k := min(len(redo), 1000)
+		fps, err := st.Fingerprints(redo[:k])
+		if err != nil {
+			return nil, err
+		}
+		for i, items := range fps {
+			if items != nil {
+				_ = b.Add(redo[i], items, redoDur[i]) // a silent fingerprint is not indexed
+			}
+		}
+		redo, redoDur = redo[k:], redoDur[k:]
+	}
 	return b.Build(), nil
+}
+
+// SketchQuery reads every song's sketch and duration, the start-up's only
+// read: from the covering index idx_song_fingerprints_sketch (~110 bytes a
+// song), never from the table's rows, which hold the whole fingerprints
+// (~4 KiB a song).
+func SketchQuery(db dbx.Builder) *dbx.SelectQuery {
+	return db.Select("id", "sketch", "duration").From(Table)
 }
 
 // Warm builds the index unless it is built (a server's start-up, in the

@@ -1,6 +1,7 @@
 package songprint_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pocketbase/dbx"
@@ -91,5 +92,23 @@ func TestIDIsAHashOfTheSongKey(t *testing.T) {
 			t.Errorf("ID(%q) = ID(%q)", k, o)
 		}
 		seen[id] = k
+	}
+}
+
+// The start-up reads the sketches from the covering index alone, never the
+// table's rows with their whole fingerprints (~4 KiB a song).
+func TestSketchQueryUsesCoveringIndex(t *testing.T) {
+	t.Parallel()
+	app := testsupport.NewApp(t)
+	defer app.Cleanup()
+	b := songprint.SketchQuery(app.DB()).Build()
+	var rows []struct {
+		Detail string `db:"detail"`
+	}
+	if err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + b.SQL()).All(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0].Detail, "USING COVERING INDEX idx_song_fingerprints_sketch") {
+		t.Fatalf("plan of %s: %+v", b.SQL(), rows)
 	}
 }

@@ -60,12 +60,18 @@ type benchConfig struct {
 	SlowTick    time.Duration // slow: one body byte per tick
 	SlowPause   time.Duration // slow: an honest client's pause between rounds
 
+	Prints       bool    // contribute, batch: each song with its fingerprint and duration
+	PrintBER     float64 // lookup-fp: share of flipped bits in a copy
+	PrintTrim    float64 // lookup-fp: a copy is trimmed by up to this many seconds at the start
+	PrintUnknown float64 // lookup-fp: share of fingerprints of songs never stored
+
 	PID      int    // server pid, for VmRSS/VmHWM and CPU (0 = unknown)
 	IDsOut   string // append acknowledged ids here ("table id" lines)
 	JSONOut  string // append one JSON result per scenario here
 	Floor    bool   // measure the memory-streaming floor for similar
 	Label    string // free text carried into the JSON results (e.g. "1M")
 	httpc    *http.Client
+	agent    string // User-Agent of the requests ("" = Go's): the server's request log records it with execTime
 	idsMu    sync.Mutex
 	idsFile  *os.File
 	ackedIDs int
@@ -126,6 +132,9 @@ func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool)
 	}
 	if auth && c.Token != "" {
 		req.Header.Set("Authorization", c.Token)
+	}
+	if c.agent != "" {
+		req.Header.Set("User-Agent", c.agent)
 	}
 	t := time.Now()
 	res, err := c.httpc.Do(req)
@@ -303,11 +312,19 @@ func (c *benchConfig) lookupBodyBy(r *mrand.Rand, withEmb, byMBID bool) []byte {
 	return b
 }
 
-func contributeBody(n int) []byte {
+func contributeBody(n int) []byte { return (&benchConfig{}).contributeBody(n) }
+
+// contributeBody is an upload of n new songs, with their fingerprints when
+// c.Prints.
+func (c *benchConfig) contributeBody(n int) []byte {
 	first := synth.NextNew(n)
 	songs := make([]map[string]any, n)
 	for i := range songs {
-		songs[i] = synth.MakeSong(first+uint64(i), 0).Map([]string{"musicnn"})
+		s := synth.MakeSong(first+uint64(i), 0)
+		if c.Prints {
+			s = s.WithPrint(first + uint64(i))
+		}
+		songs[i] = s.Map([]string{"musicnn"})
 	}
 	b, _ := json.Marshal(map[string]any{"songs": songs})
 	return b
@@ -316,7 +333,11 @@ func contributeBody(n int) []byte {
 // batchBody is the AudioMuse-AI sync client's /api/batch: per song an
 // embedding create (the vector as a JSON *string*, no model) then a score
 // create.
-func batchBody(songs int) []byte {
+func batchBody(songs int) []byte { return (&benchConfig{}).batchBody(songs) }
+
+// batchBody is batchBody with the fingerprints and durations of the songs
+// on their score creates when c.Prints.
+func (c *benchConfig) batchBody(songs int) []byte {
 	first := synth.NextNew(songs)
 	reqs := make([]map[string]any, 0, 2*songs)
 	for i := range songs {
@@ -324,9 +345,12 @@ func batchBody(songs int) []byte {
 		ej, _ := json.Marshal(s.Vector)
 		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/embedding/records",
 			"body": map[string]any{"artist": s.Artist, "title": s.Title, "embedding": string(ej)}})
-		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/score/records",
-			"body": map[string]any{"title": s.Title, "artist": s.Artist, "tempo": s.Tempo, "key": s.Key,
-				"scale": s.Scale, "mood_vector": s.MoodVector, "energy": s.Energy, "other_features": s.Other}})
+		score := map[string]any{"title": s.Title, "artist": s.Artist, "tempo": s.Tempo, "key": s.Key,
+			"scale": s.Scale, "mood_vector": s.MoodVector, "energy": s.Energy, "other_features": s.Other}
+		if c.Prints {
+			score["fingerprint"], score["duration"] = synth.PrintOf(first+uint64(i)), s.Duration
+		}
+		reqs = append(reqs, map[string]any{"method": "POST", "url": "/api/collections/score/records", "body": score})
 	}
 	b, _ := json.Marshal(map[string]any{"requests": reqs})
 	return b
@@ -397,8 +421,12 @@ func runBench(c *benchConfig) error {
 			err = c.benchSearch()
 		case "typing":
 			err = c.benchTyping()
+		case "lookup-fp":
+			err = c.benchPrintLookup()
+		case "contribute-pairs":
+			err = c.benchContributePairs()
 		default:
-			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow, search, typing)", s)
+			err = fmt.Errorf("unknown scenario %q (lookup, similar, contribute, batch, mixed, slow, search, typing, lookup-fp, contribute-pairs)", s)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)
@@ -586,7 +614,7 @@ func (c *benchConfig) benchContribute() error {
 		for run := range c.Runs {
 			bodies := make([][]byte, c.ContribReqs)
 			for i := range bodies {
-				bodies[i] = contributeBody(c.ContribSize)
+				bodies[i] = c.contributeBody(c.ContribSize)
 			}
 			u := startUsage(c.PID)
 			rate, d, err := c.ingest("/api/songcommons/contribute", bodies, c.ContribSize, conc, true)
@@ -612,7 +640,7 @@ func (c *benchConfig) benchBatch() error {
 		for run := range c.Runs {
 			bodies := make([][]byte, c.BatchReqs)
 			for i := range bodies {
-				bodies[i] = batchBody(25)
+				bodies[i] = c.batchBody(25)
 			}
 			u := startUsage(c.PID)
 			rate, d, err := c.ingest("/api/batch", bodies, 25, conc, false)

@@ -21,11 +21,15 @@ import (
 // order Export gives (one line per contributed row, ordered by song key;
 // vectors as float32 in shortest form), so that `songcommons import` can
 // be timed on a dump of any size and leaves a dataset the benchmarks can
-// query (they regenerate songs from their index).
+// query (they regenerate songs from their index). With --fingerprints
+// every song's score line carries its synthetic fingerprint (synth.PrintOf).
+// --out - writes to stdout, for "loadgen dump ... --out - | songcommons
+// import -".
 func cmdDump(args []string) error {
 	fs := flag.NewFlagSet("dump", flag.ExitOnError)
 	n := fs.Int("songs", 100_000, "songs to write")
-	out := fs.String("out", "", "output file (.gz = gzip)")
+	out := fs.String("out", "", "output file (.gz = gzip; - = stdout)")
+	prints := fs.Bool("fingerprints", false, "each song with its synthetic fingerprint (fpcalc's text of 120 s, ~3.6 KB)")
 	models := fs.String("models", "musicnn", "comma-separated embedding models per song ('' = none)")
 	fs.Parse(args)
 	if *out == "" {
@@ -49,11 +53,14 @@ func cmdDump(args []string) error {
 	}
 	slices.SortFunc(order, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
+	f := os.Stdout
+	if *out != "-" {
+		var err error
+		if f, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer f.Close()
 	}
-	defer f.Close()
 	var w io.Writer = f
 	var zw *gzip.Writer
 	if strings.HasSuffix(*out, ".gz") {
@@ -65,6 +72,9 @@ func cmdDump(args []string) error {
 	enc.SetEscapeHTML(false)
 	for _, e := range order {
 		s := synth.MakeSong(e.i, 0)
+		if *prints {
+			s = s.WithPrint(e.i)
+		}
 		m := s.Map(nil)
 		if err := enc.Encode(m); err != nil {
 			return err
@@ -99,6 +109,11 @@ func cmdDump(args []string) error {
 		if err := zw.Close(); err != nil {
 			return err
 		}
+	}
+	if *out == "-" {
+		fmt.Fprintf(os.Stderr, "wrote %d songs (%d lines) to stdout in %s\n", *n, *n*(1+min(len(mdls), 1)),
+			time.Since(start).Round(time.Millisecond))
+		return nil
 	}
 	if err := f.Sync(); err != nil {
 		return err

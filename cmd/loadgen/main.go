@@ -104,7 +104,7 @@ func intList(s string) ([]int, error) {
 // benchFlags registers the scenario flags; finish() parses the lists.
 func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	c := &benchConfig{}
-	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow, search, typing")
+	scen := fs.String("scenarios", "lookup,similar,contribute,batch", "comma-separated: lookup, similar, contribute, batch, mixed, slow, search, typing, lookup-fp (1,000 fingerprints per lookup), contribute-pairs (uploads without and with fingerprints, alternating; --runs pairs)")
 	fs.IntVar(&c.Songs, "songs", 0, "number of seeded songs (lookups pick existing songs in [0, songs))")
 	fs.IntVar(&c.Runs, "runs", 3, "runs per scenario (medians are reported)")
 	fs.DurationVar(&c.MaxDur, "duration", 30*time.Second, "hard cap of each measured loop")
@@ -133,6 +133,10 @@ func benchFlags(fs *flag.FlagSet) (*benchConfig, func() error) {
 	fs.IntVar(&c.SlowRounds, "slow-rounds", 60, "slow: rounds (lookup, similar, contribute, batch) per honest client and phase")
 	fs.DurationVar(&c.SlowPause, "slow-pause", 250*time.Millisecond, "slow: an honest client's pause between rounds")
 	fs.DurationVar(&c.SlowTick, "slow-tick", time.Second, "slow: a slow client sends one body byte per tick")
+	fs.BoolVar(&c.Prints, "fingerprints", false, "contribute, batch: each song with its synthetic fingerprint (120 s) and duration")
+	fs.Float64Var(&c.PrintBER, "fp-ber", 0.03, "lookup-fp: share of bits flipped in a copy of a stored fingerprint")
+	fs.Float64Var(&c.PrintTrim, "fp-trim", 3, "lookup-fp: a copy is trimmed by 0 to this many seconds at the start")
+	fs.Float64Var(&c.PrintUnknown, "fp-unknown", 0.1, "lookup-fp: share of fingerprints of songs never stored")
 	fs.StringVar(&c.IDsOut, "ids", "", "append acknowledged upload ids to this file")
 	fs.StringVar(&c.JSONOut, "json", "", "append JSON results to this file")
 	fs.BoolVar(&c.Floor, "floor", true, "similar: measure the memory-streaming floor in this process")
@@ -214,6 +218,7 @@ func cmdStartup(args []string) error {
 		m := readMem(s.pid())
 		fmt.Printf("run %d: listening %.2f s, /api/health %.2f s, status with index loaded %.2f s (index %v, songs %d); VmRSS %.0f MiB, VmHWM %.0f MiB\n",
 			run+1, r.Listening.Seconds(), r.Health.Seconds(), r.Status.Seconds(), r.IndexSongs, r.Songs, m.RSS, m.HWM)
+		s.printLog("fingerprint index of")
 		lis, hs, sts = append(lis, r.Listening.Seconds()), append(hs, r.Health.Seconds()), append(sts, r.Status.Seconds())
 		rss, hwm = append(rss, m.RSS), append(hwm, m.HWM)
 		if err := s.stop(); err != nil {
@@ -270,6 +275,7 @@ func cmdServe(args []string) error {
 	m := readMem(s.pid())
 	fmt.Printf("server pid %d ready: listening %.2f s, health %.2f s, status with index %.2f s (index %v); VmRSS %.0f MiB, VmHWM %.0f MiB\n",
 		s.pid(), r.Listening.Seconds(), r.Health.Seconds(), r.Status.Seconds(), r.IndexSongs, m.RSS, m.HWM)
+	s.printLog("fingerprint index of")
 	c.URL, c.PID = s.url, s.pid()
 	c.emit("startup", map[string]any{"ready": r, "mem": m})
 	benchErr := runBench(c)

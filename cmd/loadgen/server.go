@@ -134,6 +134,17 @@ func (s *server) waitReady(wantIndex int, timeout time.Duration) (Readiness, err
 	return r, fmt.Errorf("not ready after %s; see %s", timeout, s.logPath)
 }
 
+// printLog prints the lines of the server's log that contain sub (the
+// start-up's own figures, such as the fingerprint index's build time).
+func (s *server) printLog(sub string) {
+	b, _ := os.ReadFile(s.logPath)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, sub) {
+			fmt.Println("  server log:", l)
+		}
+	}
+}
+
 // stop ends the child: SIGTERM (graceful), SIGKILL after 60 s.
 func (s *server) stop() error {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"songcommons/fingerprint"
+	"songcommons/internal/fpsynth"
 	"songcommons/songdata"
 )
 
@@ -162,6 +164,7 @@ type Song struct {
 	Album         string
 	Duration      float64
 	MBID, ISRC    string
+	Fingerprint   string    // fpcalc's compressed text ("" = none; see WithPrint)
 	Vector        []float64 // float32 values, widened (as a Python client sends numpy float32)
 }
 
@@ -261,6 +264,9 @@ func (s Song) Map(models []string) map[string]any {
 	if s.ISRC != "" {
 		m["isrc"] = s.ISRC
 	}
+	if s.Fingerprint != "" {
+		m["fingerprint"] = s.Fingerprint
+	}
 	if len(models) > 0 {
 		e := map[string]any{}
 		for _, md := range models {
@@ -297,3 +303,28 @@ func init() {
 
 // NextNew reserves n new song indexes and returns the first.
 func NextNew(n int) uint64 { return newSongs.Add(uint64(n)) - uint64(n) }
+
+// PrintItems is the length of a synthetic fingerprint: fpcalc reads the
+// first 120 s of a recording (every song here lasts at least 120 s), about
+// 969 sub-fingerprints.
+const PrintItems = 969 // 120 s × fingerprint.ItemsPerSecond (8.08)
+
+// PrintItemsOf returns the sub-fingerprints of song i's recording
+// (fpsynth.Items, PrintItems long): a pure function of i, unrelated to
+// every other song's.
+func PrintItemsOf(i uint64) []uint32 {
+	return fpsynth.Items(mrand.New(mrand.NewPCG(dataSeed^0xf1a6e4b2d3c5a7e9, i)), PrintItems)
+}
+
+// PrintOf returns song i's fingerprint as fpcalc prints it (compressed,
+// base64).
+func PrintOf(i uint64) string {
+	return fingerprint.Encode(PrintItemsOf(i), fingerprint.DefaultAlgorithm)
+}
+
+// WithPrint returns the song with its fingerprint (MakeSong leaves it
+// out: computing it costs ~30 µs).
+func (s Song) WithPrint(i uint64) Song {
+	s.Fingerprint = PrintOf(i)
+	return s
+}
