@@ -23,6 +23,7 @@ var scoreColumns = "song_key, " + songdata.Columns(songdata.ScoreFields())
 // or deleted.
 func RefreshSong(app core.App, songKey string) error {
 	w := newSongWriter(app.DB(), false)
+	w.rowsGone = true
 	defer w.close()
 	in, err := readSong(app.DB(), songKey)
 	if err != nil {
@@ -120,6 +121,11 @@ type songWriter struct {
 	db        dbx.Builder
 	prepared  bool
 	seqRowids bool // new songs rows take SQLite's next rowid (bulk import in dump order)
+	// rowsGone: contributions of the song may have been deleted
+	// (RefreshSong), so a song_fingerprints row may be left without one;
+	// on the bulk path rows are only added, and a song none of whose rows
+	// carries a fingerprint has no song_fingerprints row to delete
+	rowsGone  bool
 	stmts     map[string]*dbx.Query
 	printKeys []string // songs whose song_fingerprints row was written or deleted
 	// items are the decoded fingerprints of the contributions being
@@ -247,7 +253,7 @@ func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists 
 	}
 	id := songprint.ID(songKey)
 	if best < 0 {
-		if !exists {
+		if !exists || !w.rowsGone {
 			return nil
 		}
 		n, err := w.exec(sqlPrintDelete, dbx.Params{"id": id, "k": songKey})

@@ -92,7 +92,7 @@ func (s *service) serviceRoutes() []route {
 			who: accountUser, body: maxConsentBody, writes: true, account: true, doc: consentDoc},
 		{method: http.MethodPost, path: "/privacy-requests", handler: privacyRequestHandler,
 			body: maxPrivacyBody, writes: true, doc: privacyRequestDoc},
-		{method: http.MethodGet, path: "/status", handler: statusHandler(s.cfg, s.sim),
+		{method: http.MethodGet, path: "/status", handler: statusHandler(s.cfg, s.sim, s.search, s.prints),
 			doc: statusDoc},
 		{method: http.MethodGet, path: "/stats", handler: statsHandler(),
 			who: reader, doc: statsDoc},

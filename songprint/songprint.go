@@ -182,6 +182,9 @@ func (x *Index) Warm(app core.App) error {
 	return err
 }
 
+// Ready reports whether the index is built.
+func (x *Index) Ready() bool { return x.held.Current() != nil }
+
 // Len is the number of fingerprinted songs in the index (0 when it is not
 // loaded).
 func (x *Index) Len() int {

@@ -191,7 +191,7 @@ func cmdStartup(args []string) error {
 	dir := fs.String("dir", "", "pb_data directory")
 	port := fs.Int("port", 8097, "port on 127.0.0.1")
 	runs := fs.Int("runs", 3, "start-ups to time")
-	expect := fs.Int("expect", 1, "ready = status shows at least this many songs in the musicnn index")
+	expect := fs.Int("expect", 1, "ready = status shows at least this many songs in the musicnn index, and the indexes built in the background (search, fingerprints) ready")
 	cold := fs.Bool("cold", false, "before each start, drop data.db and its WAL from the page cache (fadvise DONTNEED, this file only)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after")
 	fs.Parse(args)

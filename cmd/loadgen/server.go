@@ -112,14 +112,21 @@ func (s *server) waitReady(wantIndex int, timeout time.Duration) (Readiness, err
 		if r.Health != 0 {
 			res, err := cl.Get(s.url + "/api/songcommons/status")
 			if err == nil {
+				type state struct {
+					Ready bool `json:"ready"`
+				}
 				var st struct {
 					Songs      int64          `json:"songs"`
 					IndexSongs map[string]int `json:"indexSongs"`
 					SignIn     bool           `json:"signIn"`
+					// built in the background (absent: built before listening)
+					Search *state `json:"searchIndex"`
+					Prints *state `json:"fingerprintIndex"`
 				}
 				err = json.NewDecoder(res.Body).Decode(&st)
 				res.Body.Close()
-				if err == nil && res.StatusCode == 200 && st.IndexSongs["musicnn"] >= wantIndex {
+				built := func(s *state) bool { return s == nil || s.Ready }
+				if err == nil && res.StatusCode == 200 && st.IndexSongs["musicnn"] >= wantIndex && built(st.Search) && built(st.Prints) {
 					if !st.SignIn {
 						return r, fmt.Errorf("status says sign-in is off")
 					}
