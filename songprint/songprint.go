@@ -70,7 +70,7 @@ type Match struct {
 
 // Index is the fingerprint index of one app's songs.
 type Index struct {
-	held lazyindex.Holder[fingerprint.Index]
+	held lazyindex.Holder[fingerprint.Index, *fingerprint.Index]
 }
 
 // New returns an index that is not loaded yet: the first lookup loads it
@@ -183,16 +183,11 @@ func (x *Index) Warm(app core.App) error {
 }
 
 // Ready reports whether the index is built.
-func (x *Index) Ready() bool { return x.held.Current() != nil }
+func (x *Index) Ready() bool { return x.held.Ready() }
 
 // Len is the number of fingerprinted songs in the index (0 when it is not
 // loaded).
-func (x *Index) Len() int {
-	if ix := x.held.Current(); ix != nil {
-		return ix.Len()
-	}
-	return 0
-}
+func (x *Index) Len() int { return x.held.Len() }
 
 // MemoryBytes is the memory the index holds (0 when it is not loaded).
 func (x *Index) MemoryBytes() int {

@@ -21,7 +21,7 @@ import (
 
 // Index is the search index of one app's songs table.
 type Index struct {
-	held lazyindex.Holder[search.Index]
+	held lazyindex.Holder[search.Index, *search.Index]
 }
 
 // New returns an index that is not loaded yet: the first search loads it
@@ -72,15 +72,10 @@ func (x *Index) Warm(app core.App) error {
 }
 
 // Ready reports whether the index is built.
-func (x *Index) Ready() bool { return x.held.Current() != nil }
+func (x *Index) Ready() bool { return x.held.Ready() }
 
 // Len is the number of songs in the index (0 when it is not loaded).
-func (x *Index) Len() int {
-	if ix := x.held.Current(); ix != nil {
-		return ix.Len()
-	}
-	return 0
-}
+func (x *Index) Len() int { return x.held.Len() }
 
 // Search answers one page of a query (search.Index.Search), loading the
 // index first if it is missing.
