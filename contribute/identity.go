@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"slices"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/catalog"
@@ -88,6 +87,19 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		found = make([][]songprint.Match, len(qs))
 	}
 	params := fingerprint.DefaultParams()
+	// the stored fingerprints of the songs of the tags of those without a
+	// single match, read at once (is the song of their tags another
+	// recording?)
+	var tagKeys []string
+	for n, i := range qi {
+		if len(found[n]) != 1 {
+			tagKeys = append(tagKeys, out[i].SongKey)
+		}
+	}
+	stored, err := songprint.Stored(app, tagKeys)
+	if err != nil {
+		return nil, err
+	}
 	// the upload's own new songs: a later contribution of the same
 	// recording under other tags joins the first
 	local := &localSongs{store: fingerprint.NewMemStore(), keys: map[int64]string{}, durations: map[int64]float64{}}
@@ -130,12 +142,8 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		}
 		// no match, or no single one: the song of its tags, unless that
 		// song's audio is another recording
-		other, err := w.otherRecording(app, tags, q, params, local)
-		if err != nil {
-			return nil, err
-		}
 		key := tags
-		if other {
+		if otherRecording(tags, q, params, local, stored) {
 			key, r.NewRecording = RecordingKey(tags, q.Fingerprint), true
 		}
 		r.SongKey, r.MatchedBy = key, ByTags
@@ -168,30 +176,21 @@ type localSongs struct {
 }
 
 // otherRecording reports whether the song of the given key has a
-// fingerprint (stored, or given earlier in this upload) that q does not
+// fingerprint (given earlier in this upload, or stored) that q does not
 // match: the same tags on another recording.
-func (w *Writer) otherRecording(app core.App, key string, q fingerprint.Query, p fingerprint.Params, local *localSongs) (bool, error) {
+func otherRecording(key string, q fingerprint.Query, p fingerprint.Params, local *localSongs, stored map[string]songprint.Print) bool {
 	id := songprint.ID(key)
 	if k, ok := local.keys[id]; ok && k == key {
 		fps, _ := local.store.Fingerprints([]int64{id})
 		_, same := p.Match(q.Fingerprint, q.Duration, fps[0], local.durations[id])
-		return !same, nil
+		return !same
 	}
-	var row struct {
-		Key      string  `db:"song_key"`
-		Duration float64 `db:"duration"`
-		FP       []byte  `db:"fp"`
+	s, ok := stored[key]
+	if !ok {
+		return false // no fingerprint under these tags
 	}
-	err := app.DB().Select("song_key", "duration", "fp").From(songprint.Table).Where(dbx.HashExp{"id": id}).One(&row)
-	if err != nil || row.Key != key {
-		return false, nil // no fingerprint under these tags (or a hash shared with another song)
-	}
-	_, items, err := fingerprint.DecodeBytes(row.FP)
-	if err != nil {
-		return false, nil
-	}
-	_, same := p.Match(q.Fingerprint, q.Duration, items, row.Duration)
-	return !same, nil
+	_, same := p.Match(q.Fingerprint, q.Duration, s.Items, s.Duration)
+	return !same
 }
 
 // RecordingKey is the song key of a recording whose tags are another

@@ -114,6 +114,43 @@ func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
 	return out, nil
 }
 
+// Print is a song's reference fingerprint as song_fingerprints holds it.
+type Print struct {
+	Items    []uint32
+	Duration float64
+}
+
+// Stored returns the reference fingerprints of the songs with the given
+// keys that have one, in one read (a key whose id another song's row holds
+// has none).
+func Stored(app core.App, keys []string) (map[string]Print, error) {
+	ids := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		ids = append(ids, ID(k))
+	}
+	out := make(map[string]Print, len(keys))
+	err := inChunks(ids, func(vals []any) error {
+		var rows []struct {
+			Key      string  `db:"song_key"`
+			Duration float64 `db:"duration"`
+			FP       []byte  `db:"fp"`
+		}
+		if err := app.DB().Select("song_key", "duration", "fp").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, items, err := fingerprint.DecodeBytes(r.FP); err == nil {
+				out[r.Key] = Print{Items: items, Duration: r.Duration}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fingerprints: reading songs' fingerprints: %w", err)
+	}
+	return out, nil
+}
+
 // Load builds the index from song_fingerprints, replacing any index held.
 func (x *Index) Load(app core.App) error {
 	return x.held.Load(func() (*fingerprint.Index, error) { return build(app) })
