@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -366,12 +365,8 @@ func aliasQuery(db dbx.Builder, tbl string, keys []any) *dbx.SelectQuery {
 }
 
 func printMatch(s fingerprint.Similarity) *PrintMatch {
-	return &PrintMatch{Score: round(s.Score, 3), Overlap: round(s.Overlap, 1), Offset: round(s.Offset, 1)}
-}
-
-func round(x float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(x*p) / p
+	r := s.Rounded()
+	return &PrintMatch{Score: r.Score, Overlap: r.Overlap, Offset: r.Offset}
 }
 
 // AliasTargets maps tags' keys to the songs that hold contributions filed

@@ -130,14 +130,15 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		})
 		r := &out[i]
 		if len(ms) == 1 {
-			r.SongKey, r.MatchedBy, r.Score, r.Overlap = ms[0].SongKey, ByFingerprint, round3(ms[0].Score), round1(ms[0].Overlap)
+			best := ms[0].Rounded()
+			r.SongKey, r.MatchedBy, r.Score, r.Overlap = ms[0].SongKey, ByFingerprint, best.Score, best.Overlap
 			c.SetSongKey(r.SongKey)
 			continue
 		}
 		if len(ms) > 1 {
 			r.Candidates = ms
 			for j := range r.Candidates {
-				r.Candidates[j].Score, r.Candidates[j].Overlap = round3(ms[j].Score), round1(ms[j].Overlap)
+				r.Candidates[j].Similarity = ms[j].Rounded()
 			}
 		}
 		// no match, or no single one: the song of its tags, unless that
@@ -245,6 +246,3 @@ func (w *Writer) resolveAliases(app core.App, songs []songdata.Contribution, out
 	}
 	return nil
 }
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
-func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

@@ -60,6 +60,13 @@ type Similarity struct {
 	Offset float64
 }
 
+// Rounded is s as answers give it: the score to 3 decimals, the overlap
+// and the offset to a tenth of a second (more digits say nothing).
+func (s Similarity) Rounded() Similarity {
+	round := func(x, p float64) float64 { return math.Round(x*p) / p }
+	return Similarity{Score: round(s.Score, 1000), Overlap: round(s.Overlap, 10), Offset: round(s.Offset, 10)}
+}
+
 // minOverlapItems is the least number of compared positions for
 // fingerprints of na and nb items.
 func (p Params) minOverlapItems(na, nb int) int {
