@@ -86,32 +86,41 @@ func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
 	for i, id := range ids {
 		at[id] = append(at[id], i)
 	}
-	err := inChunks(ids, func(vals []any) error {
-		rows, err := s.app.DB().Select("id", "fp").From(Table).Where(dbx.In("id", vals...)).Rows()
-		if err != nil {
-			return err
+	err := readPrints(s.app, ids, func(r printRow, items []uint32) {
+		for _, i := range at[r.ID] {
+			out[i] = items
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var fp []byte
-			if err := rows.Scan(&id, &fp); err != nil {
-				return err
-			}
-			_, items, err := fingerprint.DecodeBytes(fp)
-			if err != nil {
-				continue // never written by this service: not compared
-			}
-			for _, i := range at[id] {
-				out[i] = items
-			}
-		}
-		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading candidates: %w", err)
 	}
 	return out, nil
+}
+
+// printRow is a song_fingerprints row as readPrints reads it (the sketch aside).
+type printRow struct {
+	ID       int64   `db:"id"`
+	Key      string  `db:"song_key"`
+	Duration float64 `db:"duration"`
+	FP       []byte  `db:"fp"`
+}
+
+// readPrints reads the rows of the given ids and calls fn with each one's
+// decoded fingerprint (a fingerprint this service did not write is left
+// out).
+func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) error {
+	return inChunks(ids, func(vals []any) error {
+		var rows []printRow
+		if err := app.DB().Select("id", "song_key", "duration", "fp").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, items, err := fingerprint.DecodeBytes(r.FP); err == nil {
+				fn(r, items)
+			}
+		}
+		return nil
+	})
 }
 
 // Print is a song's reference fingerprint as song_fingerprints holds it.
@@ -129,21 +138,8 @@ func Stored(app core.App, keys []string) (map[string]Print, error) {
 		ids = append(ids, ID(k))
 	}
 	out := make(map[string]Print, len(keys))
-	err := inChunks(ids, func(vals []any) error {
-		var rows []struct {
-			Key      string  `db:"song_key"`
-			Duration float64 `db:"duration"`
-			FP       []byte  `db:"fp"`
-		}
-		if err := app.DB().Select("song_key", "duration", "fp").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if _, items, err := fingerprint.DecodeBytes(r.FP); err == nil {
-				out[r.Key] = Print{Items: items, Duration: r.Duration}
-			}
-		}
-		return nil
+	err := readPrints(app, ids, func(r printRow, items []uint32) {
+		out[r.Key] = Print{Items: items, Duration: r.Duration}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading songs' fingerprints: %w", err)
