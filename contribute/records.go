@@ -5,7 +5,6 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 
-	"songcommons/fingerprint"
 	"songcommons/songdata"
 )
 
@@ -58,15 +57,11 @@ func CheckRecord(r *core.Record) (songdata.Contribution, map[string]any, validat
 		}
 		return songdata.Contribution{Embeddings: []*songdata.Embedding{emb}}, emb.Values(), nil
 	}
-	sc, errs := songdata.CheckScore(in, "")
+	sc, items, errs := songdata.CheckScoreWithPrint(in, "")
 	if errs != nil {
 		return songdata.Contribution{}, nil, errs
 	}
-	c := songdata.Contribution{Score: sc}
-	if sc.Fingerprint != "" {
-		c.Fingerprint, _ = fingerprint.DecodeDefault(sc.Fingerprint)
-	}
-	return c, sc.Values(), nil
+	return songdata.Contribution{Score: sc, Fingerprint: items}, sc.Values(), nil
 }
 
 // Canonicalise validates a contributed record, decides its song (Resolve)

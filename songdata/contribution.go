@@ -352,13 +352,13 @@ func (c *checker) labels(f Field) string {
 // (decoded JSON or a record's fields). Field errors are keyed prefix+field.
 // Unknown keys are ignored here; routes that want them rejected check first.
 func CheckScore(in map[string]any, prefix string) (*Score, validation.Errors) {
-	s, _, errs := checkScore(in, prefix)
+	s, _, errs := CheckScoreWithPrint(in, prefix)
 	return s, errs
 }
 
-// checkScore is CheckScore, also returning the fingerprint's decoded items
-// (nil without one), so that CheckSongs does not decode it again.
-func checkScore(in map[string]any, prefix string) (*Score, []uint32, validation.Errors) {
+// CheckScoreWithPrint is CheckScore, also returning the fingerprint's
+// decoded items (nil without one), so that no caller decodes it again.
+func CheckScoreWithPrint(in map[string]any, prefix string) (*Score, []uint32, validation.Errors) {
 	c := &checker{in: in, prefix: prefix}
 	s := &Score{Identity: c.identity()}
 
@@ -616,7 +616,7 @@ func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validati
 			continue
 		}
 		if hasScore {
-			sc, items, e := checkScore(s, p)
+			sc, items, e := CheckScoreWithPrint(s, p)
 			for k, v := range e {
 				errs[k] = v
 			}
