@@ -109,16 +109,15 @@ func (r *songRow) answer() SongAnswer {
 // findSongs reads the songs rows of the given keys.
 func findSongs(app core.App, keys []string) (map[string]*songRow, error) {
 	out := make(map[string]*songRow, len(keys))
-	err := storage.InChunks(keys, func(_ []string, args []any) error {
+	err := storage.ReadChunks(app, keys, func(args []any) ([]*songRow, error) {
 		var rows []*songRow
-		if err := app.DB().Select(strings.Split(songColumns, ", ")...).From("songs").
-			Where(dbx.In("song_key", args...)).All(&rows); err != nil {
-			return err
-		}
+		err := app.DB().Select(strings.Split(songColumns, ", ")...).From("songs").
+			Where(dbx.In("song_key", args...)).All(&rows)
+		return rows, err
+	}, func(rows []*songRow) {
 		for _, r := range rows {
 			out[r.SongKey] = r
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,8 @@
 // fingerprint: it decodes fingerprints as fpcalc prints them, compares two
 // fingerprints by their share of agreeing bits at the best alignment, and
 // finds, among many indexed songs, those a fingerprint matches. It has no
-// dependency besides the standard library, and no cgo.
+// dependency besides the standard library and the module's
+// internal/parallel loop, and no cgo.
 //
 // # Decoding
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -78,6 +79,9 @@ func TestLookup(t *testing.T) {
 			TestAppFactory: factory, ExpectedStatus: 200,
 			ExpectedContent: []string{`"found":5`, `"missing":1`},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+				if st := res.Header.Get("Server-Timing"); !regexp.MustCompile(`^request;dur=[0-9.]+, songs;dur=[0-9.]+, total;dur=[0-9.]+$`).MatchString(st) {
+					t.Errorf("Server-Timing %q", st)
+				}
 				var out struct {
 					Results []map[string]any `json:"results"`
 				}

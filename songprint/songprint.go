@@ -77,10 +77,14 @@ type Index struct {
 // (Load at start-up does it ahead of the first lookup).
 func New() *Index { return &Index{} }
 
-// store reads full fingerprints from song_fingerprints.
-type store struct{ app core.App }
+// store reads full fingerprints from song_fingerprints. A store made for
+// one lookup (keys not nil) also keeps the song keys of the rows it read.
+type store struct {
+	app  core.App
+	keys map[int64]string
+}
 
-func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
+func (s *store) Fingerprints(ids []int64) ([][]uint32, error) {
 	out := make([][]uint32, len(ids))
 	at := make(map[int64][]int, len(ids))
 	for i, id := range ids {
@@ -89,6 +93,9 @@ func (s store) Fingerprints(ids []int64) ([][]uint32, error) {
 	err := readPrints(s.app, ids, func(r printRow, items []uint32) {
 		for _, i := range at[r.ID] {
 			out[i] = items
+		}
+		if s.keys != nil {
+			s.keys[r.ID] = r.Key
 		}
 	})
 	if err != nil {
@@ -105,21 +112,34 @@ type printRow struct {
 	FP       []byte  `db:"fp"`
 }
 
-// readPrints reads the rows of the given ids and calls fn with each one's
-// decoded fingerprint (a fingerprint this service did not write is left
-// out).
+// readPrints reads the rows of the given ids and calls fn, one row at a
+// time, with each one's decoded fingerprint (a fingerprint this service
+// did not write is left out). Many ids are read and decoded in chunks on
+// several connections at once (storage.ReadChunks).
 func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) error {
-	return inChunks(ids, func(vals []any) error {
-		var rows []printRow
-		if err := app.DB().Select("id", "song_key", "duration", "fp").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
-			return err
+	type read struct {
+		rows  []printRow
+		items [][]uint32
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	return storage.ReadChunks(app, ids, func(args []any) (read, error) {
+		var r read
+		if err := app.DB().Select("id", "song_key", "duration", "fp").From(Table).Where(dbx.In("id", args...)).All(&r.rows); err != nil {
+			return r, err
 		}
-		for _, r := range rows {
-			if _, items, err := fingerprint.DecodeBytes(r.FP); err == nil {
-				fn(r, items)
+		r.items = make([][]uint32, len(r.rows))
+		for i, row := range r.rows {
+			if _, items, err := fingerprint.DecodeBytes(row.FP); err == nil {
+				r.items[i] = items
 			}
 		}
-		return nil
+		return r, nil
+	}, func(r read) {
+		for i, row := range r.rows {
+			if r.items[i] != nil {
+				fn(row, r.items[i])
+			}
+		}
 	})
 }
 
@@ -157,7 +177,7 @@ func build(app core.App) (*fingerprint.Index, error) {
 	if err := app.DB().Select("count(*)").From(Table).Row(&n); err != nil {
 		return nil, fmt.Errorf("fingerprints: counting: %w", err)
 	}
-	st := store{app}
+	st := &store{app: app}
 	b := fingerprint.NewBuilder(st, fingerprint.Options{}, n)
 	rows, err := SketchQuery(app.DB()).Rows()
 	if err != nil {
@@ -241,33 +261,13 @@ func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) 
 	if err != nil {
 		return nil, err
 	}
-	found, err := ix.LookupBatch(qs)
+	// the candidates' rows give their song keys too
+	st := &store{app: app, keys: map[int64]string{}}
+	found, err := ix.LookupBatchWith(st, qs)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, ms := range found {
-		for _, m := range ms {
-			ids = append(ids, m.ID)
-		}
-	}
-	keys := make(map[int64]string, len(ids))
-	err = inChunks(ids, func(vals []any) error {
-		var rows []struct {
-			ID  int64  `db:"id"`
-			Key string `db:"song_key"`
-		}
-		if err := app.DB().Select("id", "song_key").From(Table).Where(dbx.In("id", vals...)).All(&rows); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			keys[r.ID] = r.Key
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fingerprints: reading song keys: %w", err)
-	}
+	keys := st.keys
 	for i, ms := range found {
 		for _, m := range ms {
 			if k, ok := keys[m.ID]; ok {
