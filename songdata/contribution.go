@@ -13,6 +13,7 @@ import (
 	validation "github.com/pocketbase/ozzo-validation/v4"
 
 	"songcommons/fingerprint"
+	"songcommons/internal/parallel"
 	"songcommons/vectors"
 )
 
@@ -584,88 +585,105 @@ func knownDim(n int) bool {
 // every write path. Error keys are prefix+"N.field" (and
 // prefix+"N.embeddings.MODEL" for vectors).
 func CheckSongs(songs []map[string]any, prefix string) ([]Contribution, validation.Errors) {
-	errs := validation.Errors{}
+	// songs are checked on all cores: their fingerprints take most of it
 	out := make([]Contribution, len(songs))
-	for i, s := range songs {
-		p := fmt.Sprintf("%s%d.", prefix, i)
-		for k := range s {
-			if !songKeys[k] {
-				errs[p+k] = validation.NewError("validation_unknown_field",
-					fmt.Sprintf("unknown field %q (expected %s, or embeddings)", k, songKeyList))
-			}
-		}
-		hasScore := false
-		for _, f := range analysisFields {
-			if v, ok := s[f.Name]; ok && v != nil {
-				hasScore = true
-			}
-		}
-		var embs map[string]any
-		if raw, ok := s["embeddings"]; ok && raw != nil {
-			m, isMap := raw.(map[string]any)
-			if !isMap {
-				errs[p+"embeddings"] = validation.NewError("validation_invalid_type", `embeddings must be an object such as {"musicnn":[…200 numbers…]}`)
-			} else {
-				embs = m
-			}
-		}
-		if !hasScore && len(embs) == 0 {
-			if _, bad := errs[p+"embeddings"]; !bad {
-				errs[p+"tempo"] = validation.NewError("validation_required", "each song needs its analysis (tempo, key, scale…) and/or embeddings")
-			}
-			continue
-		}
-		if hasScore {
-			sc, items, e := CheckScoreWithPrint(s, p)
-			for k, v := range e {
-				errs[k] = v
-			}
-			out[i].Score = sc
-			if sc != nil && sc.Fingerprint != "" {
-				out[i].Fingerprint = items
-			}
-		}
-		models := make([]string, 0, len(embs))
-		for m := range embs {
-			models = append(models, m)
-		}
-		sort.Strings(models)
-		for _, m := range models {
-			in := map[string]any{"model": m, "embedding": embs[m]}
-			for _, f := range identityFields {
-				if v, ok := s[f.Name]; ok {
-					in[f.Name] = v
-				}
-			}
-			emb, e := CheckEmbedding(in, p)
-			for k, v := range e {
-				switch strings.TrimPrefix(k, p) {
-				case "embedding", "model":
-					errs[p+"embeddings."+m] = v
-				default:
-					if !hasScore { // identity errors are reported once
-						errs[k] = v
-					}
-				}
-			}
-			if emb != nil {
-				out[i].Embeddings = append(out[i].Embeddings, emb)
-			}
-		}
-		if !hasScore && len(out[i].Embeddings) > 0 {
-			// a song of embeddings only: its fingerprint decides its
-			// identity, and is not stored (score rows hold fingerprints)
-			items, e := CheckFingerprint(s, p, out[i].Embeddings[0].Duration)
-			for k, v := range e {
-				errs[k] = v
-			}
-			out[i].Fingerprint = items
+	songErrs := make([]validation.Errors, len(songs))
+	parallel.For(len(songs), 0, func(i int) {
+		out[i], songErrs[i] = checkSong(songs[i], fmt.Sprintf("%s%d.", prefix, i))
+	})
+	errs := validation.Errors{}
+	for _, e := range songErrs {
+		for k, v := range e {
+			errs[k] = v
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return out, nil
+}
+
+// checkSong validates song s of an upload, its error keys starting with p.
+func checkSong(s map[string]any, p string) (Contribution, validation.Errors) {
+	errs := validation.Errors{}
+	var out Contribution
+	for k := range s {
+		if !songKeys[k] {
+			errs[p+k] = validation.NewError("validation_unknown_field",
+				fmt.Sprintf("unknown field %q (expected %s, or embeddings)", k, songKeyList))
+		}
+	}
+	hasScore := false
+	for _, f := range analysisFields {
+		if v, ok := s[f.Name]; ok && v != nil {
+			hasScore = true
+		}
+	}
+	var embs map[string]any
+	if raw, ok := s["embeddings"]; ok && raw != nil {
+		m, isMap := raw.(map[string]any)
+		if !isMap {
+			errs[p+"embeddings"] = validation.NewError("validation_invalid_type", `embeddings must be an object such as {"musicnn":[…200 numbers…]}`)
+		} else {
+			embs = m
+		}
+	}
+	if !hasScore && len(embs) == 0 {
+		if _, bad := errs[p+"embeddings"]; !bad {
+			errs[p+"tempo"] = validation.NewError("validation_required", "each song needs its analysis (tempo, key, scale…) and/or embeddings")
+		}
+		return out, errs
+	}
+	if hasScore {
+		sc, items, e := CheckScoreWithPrint(s, p)
+		for k, v := range e {
+			errs[k] = v
+		}
+		out.Score = sc
+		if sc != nil && sc.Fingerprint != "" {
+			out.Fingerprint = items
+		}
+	}
+	models := make([]string, 0, len(embs))
+	for m := range embs {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		in := map[string]any{"model": m, "embedding": embs[m]}
+		for _, f := range identityFields {
+			if v, ok := s[f.Name]; ok {
+				in[f.Name] = v
+			}
+		}
+		emb, e := CheckEmbedding(in, p)
+		for k, v := range e {
+			switch strings.TrimPrefix(k, p) {
+			case "embedding", "model":
+				errs[p+"embeddings."+m] = v
+			default:
+				if !hasScore { // identity errors are reported once
+					errs[k] = v
+				}
+			}
+		}
+		if emb != nil {
+			out.Embeddings = append(out.Embeddings, emb)
+		}
+	}
+	if !hasScore && len(out.Embeddings) > 0 {
+		// a song of embeddings only: its fingerprint decides its
+		// identity, and is not stored (score rows hold fingerprints)
+		items, e := CheckFingerprint(s, p, out.Embeddings[0].Duration)
+		for k, v := range e {
+			errs[k] = v
+		}
+		out.Fingerprint = items
+	}
+	if len(errs) == 0 {
+		errs = nil
+	}
+	return out, errs
 }
 
 // songKeys are the keys of a /contribute song: the identity and analysis
