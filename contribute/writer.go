@@ -19,6 +19,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 
+	"songcommons/internal/parallel"
 	"songcommons/similarity"
 	"songcommons/songdata"
 	"songcommons/songprint"
@@ -250,24 +251,39 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 // songs per model from the committed song_vectors rows, the search
 // index's songs from the committed songs rows, and the fingerprint index's
 // songs (printKeys: those whose song_fingerprints row changed) from the
-// committed song_fingerprints rows. A failure is logged (the index catches
-// up at the next change of the song, or at the next start).
+// committed song_fingerprints rows. The three read and update at the same
+// time (each index has its own lock, each read its own connection), so an
+// upload waits for the slowest rather than for their sum. A failure is
+// logged (the index catches up at the next change of the song, or at the
+// next start).
 func (w *Writer) refreshIndexes(app core.App, vecKeys map[string][]string, songKeys, printKeys []string) {
+	var refreshes []func()
 	if w.index != nil && len(vecKeys) > 0 {
-		if err := w.index.RefreshKeys(app, vecKeys); err != nil {
-			app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
-		}
+		refreshes = append(refreshes, func() {
+			if err := w.index.RefreshKeys(app, vecKeys); err != nil {
+				app.Logger().Error("songcommons: similarity refresh failed", "error", err.Error())
+			}
+		})
 	}
 	if w.search != nil && len(songKeys) > 0 {
-		if err := w.search.RefreshKeys(app, songKeys); err != nil {
-			app.Logger().Error("songcommons: search refresh failed", "error", err.Error())
-		}
+		refreshes = append(refreshes, func() {
+			if err := w.search.RefreshKeys(app, songKeys); err != nil {
+				app.Logger().Error("songcommons: search refresh failed", "error", err.Error())
+			}
+		})
 	}
 	if w.prints != nil && len(printKeys) > 0 {
-		if err := w.prints.RefreshKeys(app, printKeys); err != nil {
-			app.Logger().Error("songcommons: fingerprint refresh failed", "error", err.Error())
-		}
+		refreshes = append(refreshes, func() {
+			if err := w.prints.RefreshKeys(app, printKeys); err != nil {
+				app.Logger().Error("songcommons: fingerprint refresh failed", "error", err.Error())
+			}
+		})
 	}
+	workers := len(refreshes)
+	if app.IsTransactional() {
+		workers = 1
+	}
+	parallel.For(len(refreshes), workers, func(i int) { refreshes[i]() })
 }
 
 // insertSQL is the INSERT of a row with the given columns, in a fixed
