@@ -1,6 +1,7 @@
 package contribute
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -272,8 +273,14 @@ func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists 
 			return fmt.Errorf("song_fingerprints: the stored fingerprint of %q: %w", songKey, err)
 		}
 	}
+	// the stored text is canonical (fingerprint.Encode): its bytes are the
+	// compressed fingerprint, without encoding the items again
+	fp, err := base64.RawURLEncoding.DecodeString(scores[best].Fingerprint)
+	if err != nil {
+		fp = fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm)
+	}
 	n, err := w.exec(sqlPrintUpsert, dbx.Params{"id": id, "k": songKey, "d": scores[best].Duration,
-		"s": songprint.EncodeSketch(fingerprint.SketchOf(items)), "fp": fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm)})
+		"s": songprint.EncodeSketch(fingerprint.SketchOf(items)), "fp": fp})
 	if err != nil {
 		return fmt.Errorf("song_fingerprints: write: %w", err)
 	}

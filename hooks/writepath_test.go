@@ -1,16 +1,21 @@
 package hooks_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/tests"
 
 	"songcommons/dataset"
+	"songcommons/fingerprint"
 	"songcommons/internal/testsupport"
 )
 
@@ -164,6 +169,26 @@ func storedRows(t testing.TB, app *tests.TestApp, srv *httptest.Server) map[stri
 		out[table] = testsupport.TableRows(t, app, table, "id")
 	}
 	out["song_fingerprints"] = testsupport.TableRows(t, app, "song_fingerprints") // its id is a hash of the song key
+	// a song's fingerprint bytes are one of its contributions' texts
+	// without the base64, as the encoder gives them for its items
+	var prints []struct {
+		Key string `db:"song_key"`
+		FP  []byte `db:"fp"`
+	}
+	if err := app.DB().Select("song_key", "fp").From("song_fingerprints").All(&prints); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range prints {
+		var texts []string
+		if err := app.DB().Select("fingerprint").From("score").Where(dbx.HashExp{"song_key": p.Key}).Column(&texts); err != nil {
+			t.Fatal(err)
+		}
+		_, items, err := fingerprint.DecodeBytes(p.FP)
+		if !slices.Contains(texts, base64.RawURLEncoding.EncodeToString(p.FP)) || err != nil ||
+			!bytes.Equal(fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm), p.FP) {
+			t.Errorf("song_fingerprints of %q: not the bytes of one of its score rows' texts (%v)", p.Key, err)
+		}
+	}
 	code, st := call(t, srv, http.MethodGet, "/api/songcommons/status", "", nil)
 	if code != 200 {
 		t.Fatalf("status: %d", code)
