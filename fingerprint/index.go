@@ -388,11 +388,12 @@ type candidate struct {
 }
 
 type scratch struct {
-	d      []uint8
-	terms  []uint32
-	bounds []uint32
-	hits   []uint32
-	votes  []uint64
+	d       []uint8
+	terms   []uint32
+	bounds  []uint32
+	hits    []uint32
+	votes   []uint64
+	touched uint32 // keeps the loads of the first postings
 }
 
 // maxTermSongs is how many songs a term may match before the lookup
@@ -420,6 +421,15 @@ func (ix *Index) candidates(fp []uint32, duration float64) []candidate {
 		bounds = append(bounds, base.dir[b], base.dir[b+1])
 	}
 	sc.bounds = bounds
+	// Then the first posting of every bucket, for the same reason: the
+	// scans below find their lines in the cache.
+	var touch uint32
+	for k := range sc.terms {
+		if lo := bounds[2*k]; lo < bounds[2*k+1] {
+			touch += base.post[lo]
+		}
+	}
+	sc.touched = touch
 	for k, t := range sc.terms {
 		start := len(hits)
 		c := t & checkMask
