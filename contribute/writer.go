@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -41,6 +42,12 @@ type Writer struct {
 	search  *songsearch.Index   // nil: no search index to keep in step (offline)
 	prints  *songprint.Index    // nil: no fingerprint index (offline: identity by the stored rows only)
 	journal Journal             // nil: writes run as they are (offline)
+
+	// printsMu is held by an upload carrying fingerprints from the moment
+	// it decides its songs' identity until the fingerprint index holds
+	// what it stored: two uploads of one new recording under different
+	// tags otherwise both find no match and make two songs.
+	printsMu sync.Mutex
 }
 
 // New returns the write path of app: index (may be nil) is kept in step
@@ -131,6 +138,12 @@ type pendingRow struct {
 
 func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder bool) (StoredIDs, error) {
 	app := w.app
+	if w.prints != nil && slices.ContainsFunc(songs, func(c songdata.Contribution) bool { return c.Fingerprint != nil }) {
+		// identity, the write and the index refresh, one such upload at a
+		// time (the write is one at a time anyway: SQLite has one writer)
+		w.printsMu.Lock()
+		defer w.printsMu.Unlock()
+	}
 	ids := StoredIDs{Score: []string{}, Embedding: []string{}, Songs: make([]StoredSongIDs, len(songs))}
 	resolved, err := w.Resolve(songs)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"songcommons/internal/testsupport"
@@ -327,5 +328,46 @@ func TestFingerprintIndexFollowsDeletes(t *testing.T) {
 	}
 	if n := countRows(t, app, "song_fingerprints"); n != 0 {
 		t.Errorf("%d song_fingerprints rows left", n)
+	}
+}
+
+// Two contributors uploading the same new recording under different tags
+// at the same moment get one song: the second to store sees the first's
+// fingerprint (fingerprinted uploads decide identity and store one at a
+// time), never two songs of one recording.
+func TestConcurrentUploadsOfOneRecordingMakeOneSong(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	defer app.Cleanup()
+	srv := serve(t, app)
+	tokens := []string{tokenFor(t, aliceID), tokenFor(t, bobID)}
+	copied, _ := testsupport.Copied(t)
+	for _, c := range copied {
+		orig, variant := c[0], c[1]
+		songs := []map[string]any{
+			identitySong("Wesnoth", orig.Recording, orig, orig.Duration),
+			identitySong("Wesnoth Orchestra", orig.Recording+" ("+variant.Variant+")", variant, variant.Duration),
+		}
+		keys := make([]string, 2)
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, out := call(t, srv, http.MethodPost, "/api/songcommons/contribute", tokens[i], map[string]any{"songs": songs[i : i+1]})
+				if code != 200 {
+					t.Errorf("contribute: %d %v", code, out)
+					return
+				}
+				keys[i] = out["songs"].([]any)[0].(map[string]any)["identity"].(map[string]any)["song_key"].(string)
+			}()
+		}
+		wg.Wait()
+		if keys[0] != keys[1] {
+			t.Errorf("%s: the original and its %s copy, uploaded at once, made two songs: %q and %q", orig.Recording, variant.Variant, keys[0], keys[1])
+		}
+	}
+	if n := countRows(t, app, "song_fingerprints"); n != len(copied) {
+		t.Errorf("%d song_fingerprints rows for %d recordings", n, len(copied))
 	}
 }
