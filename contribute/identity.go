@@ -35,14 +35,16 @@ const (
 	ByFingerprint = "fingerprint"
 	ByTags        = "tags"
 	ByAlias       = "alias"
+	ByDump        = "dump" // import: the song its dump line gives
 )
 
 // Resolution says which song a contribution was filed under, and why.
 type Resolution struct {
 	SongKey string `json:"song_key"`
 	// MatchedBy is "fingerprint" (its audio matched the song's), "tags"
-	// (its artist and title), or "alias" (its artist and title are
-	// another contribution's that joined the song by fingerprint).
+	// (its artist and title), "alias" (its artist and title are
+	// another contribution's that joined the song by fingerprint), or, on
+	// import, "dump" (the song its dump line gives).
 	MatchedBy string `json:"matched_by"`
 	// Score and Overlap say how well the fingerprint matched.
 	Score   float64 `json:"score,omitempty"`
@@ -66,6 +68,11 @@ func (w *Writer) Resolve(songs []songdata.Contribution) ([]Resolution, error) {
 		c := &songs[i]
 		id := c.Identity()
 		if id == nil {
+			continue
+		}
+		if c.Song != "" { // a dump's row, filed where it was
+			c.SetSongKey(c.Song)
+			out[i] = Resolution{SongKey: c.Song, MatchedBy: ByDump}
 			continue
 		}
 		out[i] = Resolution{SongKey: id.SongKey, MatchedBy: ByTags}
@@ -208,7 +215,7 @@ func RecordingKey(tags string, fp []uint32) string {
 func (w *Writer) resolveAliases(app core.App, songs []songdata.Contribution, out []Resolution, local map[string][]string) error {
 	var keys []string
 	for i := range songs {
-		if out[i].SongKey != "" && songs[i].Fingerprint == nil {
+		if out[i].SongKey != "" && songs[i].Fingerprint == nil && songs[i].Song == "" {
 			keys = append(keys, out[i].SongKey)
 		}
 	}
@@ -239,7 +246,7 @@ func (w *Writer) resolveAliases(app core.App, songs []songdata.Contribution, out
 	}
 	for i := range songs {
 		k := out[i].SongKey
-		if targets := aliases[k]; len(targets) == 1 && !exists[k] && songs[i].Fingerprint == nil {
+		if targets := aliases[k]; len(targets) == 1 && !exists[k] && songs[i].Fingerprint == nil && songs[i].Song == "" {
 			out[i].SongKey, out[i].MatchedBy = targets[0], ByAlias
 			songs[i].SetSongKey(targets[0])
 		}

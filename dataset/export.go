@@ -20,9 +20,9 @@ import (
 // the same bytes. Ids, receipt tags and the hidden vec column are never
 // read. {{where}} selects one page of song keys.
 var (
-	scoreQuery = "SELECT song_key, " + songdata.Columns(scoreFields) + " FROM score WHERE {{where}}" +
+	scoreQuery = "SELECT song_key, " + songdata.Columns(scoreFields) + ", tags_key FROM score WHERE {{where}}" +
 		" ORDER BY " + scoreOrder
-	embeddingQuery = "SELECT song_key, " + songdata.Columns(identityFields) + ", model, embedding" +
+	embeddingQuery = "SELECT song_key, " + songdata.Columns(identityFields) + ", tags_key, model, embedding" +
 		" FROM embedding WHERE {{where}} ORDER BY " + embeddingOrder
 )
 
@@ -272,10 +272,13 @@ func (c *cursor[R]) close() { _ = c.rows.Close() }
 
 // openScores reads a page's score rows in dump order.
 func openScores(ctx context.Context, db dbx.Builder, p page) (*cursor[songdata.Score], error) {
-	return openCursor(ctx, db, p, scoreQuery, "score", newScanTargets(scoreFields),
+	return openCursor(ctx, db, p, scoreQuery, "score", newScanTargets(scoreFields, "tags_key"),
 		func(r *songdata.Score, name string) any {
-			if name == "song_key" {
+			switch name {
+			case "song_key":
 				return &r.SongKey
+			case "tags_key":
+				return &r.TagsKey
 			}
 			return r.Ref(name)
 		})
@@ -283,11 +286,13 @@ func openScores(ctx context.Context, db dbx.Builder, p page) (*cursor[songdata.S
 
 // openEmbeddings reads a page's embedding rows in dump order.
 func openEmbeddings(ctx context.Context, db dbx.Builder, p page) (*cursor[embeddingRow], error) {
-	return openCursor(ctx, db, p, embeddingQuery, "embedding", newScanTargets(identityFields, "model", "embedding"),
+	return openCursor(ctx, db, p, embeddingQuery, "embedding", newScanTargets(identityFields, "tags_key", "model", "embedding"),
 		func(r *embeddingRow, name string) any {
 			switch name {
 			case "song_key":
 				return &r.SongKey
+			case "tags_key":
+				return &r.TagsKey
 			case "model":
 				return &r.Model
 			case "embedding":

@@ -67,8 +67,9 @@ var numericFields = func() map[string]bool {
 
 // embeddingRow is one stored embedding row, as dumped. Vector is the
 // stored JSON array (float32 values in their shortest exact form). The
-// song key orders the dump and is never written (import recomputes it
-// from artist and title), as for a score row (songdata.Score).
+// song key orders the dump; it is written only for a row filed under
+// another song than its tags' (SongKeyField), as for a score row
+// (songdata.Score): import recomputes the others from artist and title.
 type embeddingRow struct {
 	songdata.Identity
 	Model  string
@@ -84,10 +85,28 @@ var jsonKeys = func() map[string][]byte {
 	return m
 }()
 
+// SongKeyField is the key of a dump line that gives the song its row was
+// filed under, written only when that is not the song of its tags (the
+// row joined a song by its audio, or is another recording under those
+// tags: songdata.Identity.TagsKey). Import files such a row under that
+// song again; the upload routes take no such key (a client does not pick
+// songs).
+const SongKeyField = "song_key"
+
+// appendSongKey writes the line's SongKeyField and a comma, for a row
+// filed under another song than its tags'.
+func appendSongKey(b []byte, id *songdata.Identity) []byte {
+	if id.TagsKey == "" {
+		return b
+	}
+	b = append(appendJSONString(b, SongKeyField), ':')
+	return append(appendJSONString(b, id.SongKey), ',')
+}
+
 // appendScoreJSON writes a score row as one JSON line (with its "\n"):
 // its scoreFields, in order.
 func appendScoreJSON(b []byte, r *songdata.Score) []byte {
-	b = append(b, '{')
+	b = appendSongKey(append(b, '{'), &r.Identity)
 	for i, f := range scoreFields {
 		if i > 0 {
 			b = append(b, ',')
@@ -101,7 +120,7 @@ func appendScoreJSON(b []byte, r *songdata.Score) []byte {
 // appendEmbeddingJSON writes an embedding row as one JSON line: its
 // identity and "embeddings":{model:vector}, as a /contribute song.
 func appendEmbeddingJSON(b []byte, r *embeddingRow) []byte {
-	b = append(b, '{')
+	b = appendSongKey(append(b, '{'), &r.Identity)
 	for _, f := range identityFields {
 		b = append(b, jsonKeys[f.Name]...)
 		b = appendJSONValue(b, r.Identity.Ref(f.Name))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -37,6 +38,9 @@ func TestDumpKeepsIdentityByFingerprint(t *testing.T) {
 		// another recording under recording 0's tags; a row without a
 		// fingerprint under an alias
 		{song("Zed", "Battle", others[0], 90), song("Aaa", "Battle (remaster)", testsupport.Print{Duration: 74}, 141)},
+		// embeddings only, with a copy's fingerprint, under tags of their
+		// own: they join recording 1, and their row carries no fingerprint
+		{embeddingsOnly("Bbb", "Revelation (radio)", copied[1][2])},
 	}
 	w := contribute.New(src, nil, nil).WithPrints(songprint.New())
 	for _, u := range uploads {
@@ -65,7 +69,13 @@ func TestDumpKeepsIdentityByFingerprint(t *testing.T) {
 	if !slices.Equal(srcSongs, dstSongs) {
 		t.Errorf("songs after import %v, before %v", dstSongs, srcSongs)
 	}
-	for _, tbl := range []string{"score", "songs", "song_fingerprints"} {
+	if n := len(testsupport.Column(t, src, "embedding", "song_key")); n != 1 {
+		t.Fatalf("%d embedding rows, want 1", n)
+	}
+	if k := testsupport.Column(t, src, "embedding", "song_key")[0]; k != songdata.SongKey("Zed", "Revelation") {
+		t.Fatalf("the embeddings joined %q, want recording 1's song", k)
+	}
+	for _, tbl := range []string{"score", "embedding", "songs", "song_fingerprints"} {
 		if a, b := tableRows(t, src, tbl), tableRows(t, dst, tbl); !slices.Equal(a, b) {
 			t.Errorf("%s rows differ after the round trip (song_key, tags_key):\n%v\n%v", tbl, keyColumns(t, src, tbl), keyColumns(t, dst, tbl))
 		}
@@ -75,11 +85,22 @@ func TestDumpKeepsIdentityByFingerprint(t *testing.T) {
 	}
 }
 
+// embeddingsOnly is a /contribute song of a musicnn vector and a
+// fingerprint, without an analysis.
+func embeddingsOnly(artist, title string, p testsupport.Print) map[string]any {
+	vec := make([]any, 200)
+	for i := range vec {
+		vec[i] = float64(i%7) / 8
+	}
+	return map[string]any{"artist": artist, "title": title, "duration": p.Duration, "fingerprint": p.Fingerprint,
+		"embeddings": map[string]any{"musicnn": vec}}
+}
+
 // keyColumns are the song keys (and tags keys) of a table's rows, sorted:
 // what a failure shows instead of whole rows with their fingerprints.
 func keyColumns(t *testing.T, app core.App, tbl string) []string {
 	cols := "song_key"
-	if tbl == "score" {
+	if tbl == "score" || tbl == "embedding" {
 		cols = "song_key || ' / ' || tags_key"
 	}
 	var out []string
@@ -87,4 +108,35 @@ func keyColumns(t *testing.T, app core.App, tbl string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A dump line's song_key files its row under that song on import; a bad
+// one is refused with its reason; the upload validator (/contribute)
+// takes a dump line with its song_key but ignores it: a client does not
+// pick songs.
+func TestImportSongKey(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	lines := strings.Join([]string{
+		`{"song_key":"zed|battle","artist":"Aaa","title":"Battle (remaster)","tempo":120,"key":"A","scale":"minor"}`,
+		`{"song_key":42,"artist":"A","title":"B","tempo":120,"key":"A","scale":"minor"}`,
+		`{"song_key":"no separator","artist":"A","title":"B","tempo":120,"key":"A","scale":"minor"}`,
+	}, "\n")
+	sum, err := dataset.Import(context.Background(), app, strings.NewReader(lines), dataset.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 1 || sum.Rejected != 2 || sum.Reasons["song_key: validation_invalid_value"] != 2 {
+		t.Errorf("summary %+v, want 1 imported and 2 refused for their song_key", sum)
+	}
+	if got := keyColumns(t, app, "score"); !slices.Equal(got, []string{"zed|battle / aaa|battle remaster"}) {
+		t.Errorf("score rows (song_key / tags_key) %v", got)
+	}
+	cs, errs := songdata.CheckSongs([]map[string]any{{"song_key": "zed|battle", "artist": "A", "title": "B", "tempo": 120.0, "key": "A", "scale": "minor"}}, "songs.")
+	if errs != nil {
+		t.Fatalf("the upload validator on a dump line with its song_key: %v", errs)
+	}
+	if cs[0].Song != "" || cs[0].Score.SongKey != "a|b" {
+		t.Errorf("the upload validator on a song_key: song %q, key %q; want it ignored", cs[0].Song, cs[0].Score.SongKey)
+	}
 }

@@ -340,7 +340,24 @@ func validateChunk(items []item) result {
 				continue
 			}
 		}
+		// the song a dump filed the row under, when not its tags' (the
+		// upload routes take no such key)
+		songKey, hasKey := song[SongKeyField]
+		delete(song, SongKeyField)
 		cs, errs := songdata.CheckSongs([]map[string]any{song}, "")
+		if hasKey {
+			if k, ok := songKey.(string); ok && validSongKey(k) {
+				if errs == nil {
+					cs[0].Song = k
+				}
+			} else {
+				if errs == nil {
+					errs = validation.Errors{}
+				}
+				errs["0."+SongKeyField] = validation.NewError("validation_invalid_value",
+					"song_key must be a song key (normalised artist|title, at most 2,048 bytes), as export writes it")
+			}
+		}
 		if errs != nil {
 			rj := newReject(it.no, it.raw, it.rec == nil)
 			keys := make([]string, 0, len(errs))
@@ -364,6 +381,13 @@ func validateChunk(items []item) result {
 		res.goodIdx = append(res.goodIdx, i)
 	}
 	return res
+}
+
+// validSongKey reports whether k can be a song key as export writes one:
+// not empty, at most 2,048 bytes, valid UTF-8, with the separator of
+// artist and title.
+func validSongKey(k string) bool {
+	return k != "" && len(k) <= 2048 && utf8.ValidString(k) && strings.Contains(k, songdata.SongKeySeparator)
 }
 
 // newReject starts the reject of a line; raw is kept as JSON when asJSON

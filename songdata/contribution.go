@@ -61,6 +61,10 @@ type Contribution struct {
 	Score       *Score
 	Embeddings  []*Embedding
 	Fingerprint []uint32
+	// Song is, for a dump line only (import), the song the row was filed
+	// under when that is not the song of its tags: it is filed there
+	// again, whatever its tags and fingerprint would decide today.
+	Song string
 }
 
 // Identity is the identity of the contribution's song (its score's, else
@@ -689,7 +693,10 @@ func checkSong(s map[string]any, p string) (Contribution, validation.Errors) {
 // songKeys are the keys of a /contribute song: the identity and analysis
 // fields, and "embeddings"; songKeyList names the fields.
 var songKeys, songKeyList = func() (map[string]bool, string) {
-	keys := map[string]bool{"embeddings": true, RawPrintField: true}
+	// "song_key" is taken and ignored: dump lines carry it on rows filed
+	// under another song than their tags' (import files them there; an
+	// upload's songs are decided by the server)
+	keys := map[string]bool{"embeddings": true, RawPrintField: true, "song_key": true}
 	names := append(append(Names(identityFields), Names(analysisFields)...), Names(audioFields)...)
 	names = append(names, RawPrintField)
 	for _, n := range names {
