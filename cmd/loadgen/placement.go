@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ func cmdPlacement(args []string) error {
 	ckptConn := fs.String("checkpoint-on", "reader", "the connection that runs the checkpoints: reader (one of the read pool, as hooks/journal.go does) or writer (the connection that wrote the transaction)")
 	rowsLike := fs.String("row-sizes", "uniform", "the trees and rows: uniform (one table of --row-bytes rows and one index of 15-character keys) or service (a tree per table and index kind, rows and keys sized as the service stores them; whole songs only)")
 	keep := fs.Bool("keep", false, "keep the filled scratch data dir, and measure on it again if it is there (the trees grow by the measured songs, as a service's do)")
+	prints := fs.Bool("fingerprints", false, "with --row-sizes service: every song also stores an audio fingerprint as the service does (withFingerprints); use a --dir of its own")
 	fs.Parse(args)
 	if *rowsLike != "uniform" && *rowsLike != "service" {
 		return fmt.Errorf("--row-sizes: %q is neither uniform nor service", *rowsLike)
@@ -69,6 +71,12 @@ func cmdPlacement(args []string) error {
 	service := *rowsLike == "service"
 	if service && (*songTx == "" || *perTree) {
 		return errors.New("--row-sizes service times whole songs only: give --song-tx and --per-tree=false")
+	}
+	if *prints {
+		if !service {
+			return errors.New("--fingerprints needs --row-sizes service")
+		}
+		serviceTables, serviceKeys = withFingerprints(serviceTables, serviceKeys)
 	}
 	if *ckptConn != "reader" && *ckptConn != "writer" {
 		return fmt.Errorf("--checkpoint-on: %q is neither reader nor writer", *ckptConn)
@@ -161,7 +169,7 @@ func cmdPlacement(args []string) error {
 		tables: *tables, indexes: *indexes, ckptOnWriter: *ckptConn == "writer", service: service,
 		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
 	if service {
-		b.tables, b.indexes = 4, float64(len(serviceKeys))
+		b.tables, b.indexes = float64(len(serviceTables)+1), float64(len(serviceKeys)) // +1: song_vectors
 	}
 	return b.measureAll(discs, sizes, songSizes, *inserts, *songs, *runs, *perTree)
 }
@@ -303,6 +311,26 @@ const (
 	songKeyLen     = 35
 	insVector      = "INSERT INTO song_vectors (k, v) VALUES (?, ?)"
 )
+
+// withFingerprints are the tables and index entries of a new song that
+// carries an audio fingerprint (--fingerprints), as measured on the 1M
+// fingerprinted data dir (synthetic 120 s fingerprints): the score row
+// holds the fingerprint's 3,612-character text besides its 292 bytes; the
+// song's song_fingerprints row (its id a hash of the song key: a random
+// rowid) holds the song key, the duration, the 97-byte sketch and the
+// 2,708-byte fingerprint, 2,856 bytes; and idx_song_fingerprints_sketch
+// gets an entry of the duration and the sketch (about 110 bytes, ordered
+// by duration: a random place among the others).
+func withFingerprints(tables []serviceTable, keys []serviceKey) ([]serviceTable, []serviceKey) {
+	tables = slices.Clone(tables)
+	for i := range tables {
+		if tables[i].name == "score" {
+			tables[i].bytes += 3612
+		}
+	}
+	tables = append(tables, serviceTable{"song_fingerprints", 2856})
+	return tables, append(slices.Clone(keys), serviceKey{"ix_sketch", 110})
+}
 
 // serviceKey is one index entry a song adds: its tree, and the length of
 // its key (0: an empty key, ordered by rowid).
