@@ -8,6 +8,7 @@
 package songprint
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -293,49 +294,44 @@ func refresh(app core.App, ix *fingerprint.Index, keys []string) error {
 			ids = append(ids, ID(k))
 		}
 	}
-	return inChunks(ids, func(vals []any) error {
-		var rows []struct {
-			ID       int64   `db:"id"`
-			Key      string  `db:"song_key"`
-			Duration float64 `db:"duration"`
-			Sketch   []byte  `db:"sketch"`
-		}
+	type sketchRow struct {
+		ID       int64   `db:"id"`
+		Key      string  `db:"song_key"`
+		Duration float64 `db:"duration"`
+		Sketch   []byte  `db:"sketch"`
+	}
+	type read struct {
+		ids  []any
+		rows []sketchRow
+	}
+	var addErr error // the first failed add: the chunks after it are left alone
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	err := storage.ReadChunks(app, ids, func(args []any) (read, error) {
+		r := read{ids: args}
 		if err := app.DB().Select("id", "song_key", "duration", "sketch").From(Table).
-			Where(dbx.In("id", vals...)).All(&rows); err != nil {
-			return fmt.Errorf("fingerprints: reading: %w", err)
+			Where(dbx.In("id", args...)).All(&r.rows); err != nil {
+			return r, fmt.Errorf("fingerprints: reading: %w", err)
 		}
-		present := make(map[int64]bool, len(rows))
-		for _, r := range rows {
-			if s, ok := decodeSketch(r.Sketch); ok && len(s) > 0 {
-				present[r.ID] = true
-				if err := ix.AddSketch(r.ID, s, r.Duration); err != nil {
-					return fmt.Errorf("fingerprints: song %q: %w", r.Key, err)
+		return r, nil
+	}, func(r read) {
+		if addErr != nil {
+			return
+		}
+		present := make(map[int64]bool, len(r.rows))
+		for _, row := range r.rows {
+			if s, ok := decodeSketch(row.Sketch); ok && len(s) > 0 {
+				present[row.ID] = true
+				if err := ix.AddSketch(row.ID, s, row.Duration); err != nil {
+					addErr = fmt.Errorf("fingerprints: song %q: %w", row.Key, err)
+					return
 				}
 			}
 		}
-		for _, v := range vals {
+		for _, v := range r.ids {
 			if id := v.(int64); !present[id] {
 				ix.Remove(id)
 			}
 		}
-		return nil
 	})
-}
-
-// inChunks calls fn with the distinct ids as SQL arguments, at most
-// storage.MaxInArgs at a time.
-func inChunks(ids []int64, fn func(args []any) error) error {
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), storage.MaxInArgs)]
-		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := fn(args); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cmp.Or(err, addErr)
 }
