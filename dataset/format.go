@@ -89,9 +89,8 @@ var jsonKeys = func() map[string][]byte {
 // filed under, written only when that is not the song of its tags (the
 // row joined a song by its audio, or is another recording under those
 // tags: songdata.Identity.TagsKey). Import files such a row under that
-// song again; the upload routes take no such key (a client does not pick
-// songs).
-const SongKeyField = "song_key"
+// song again.
+const SongKeyField = songdata.SongKeyField
 
 // appendSongKey writes the line's SongKeyField and a comma, for a row
 // filed under another song than its tags'.

@@ -178,7 +178,7 @@ func songSchema() schema {
 	}
 	props = append(props, songdata.RawPrintField, with(arr(schema{"type": "integer"}, ""), "description",
 		"the fingerprint as the integers fpcalc -raw prints (signed or unsigned), instead of fingerprint; stored compressed"))
-	props = append(props, "song_key", str("ignored: dump lines carry the song a row was filed under; the server decides each song"))
+	props = append(props, songdata.SongKeyField, str("ignored: dump lines carry the song a row was filed under; the server decides each song"))
 	var models []string
 	for _, m := range songdata.Models() {
 		models = append(models, m.Name+" ("+strconv.Itoa(m.Dim)+" numbers)")

@@ -412,6 +412,12 @@ func CheckScoreWithPrint(in map[string]any, prefix string) (*Score, []uint32, va
 	return s, items, nil
 }
 
+// SongKeyField is the key a dump line carries, on a row filed under
+// another song than its tags', with that song's key (dataset export):
+// import files the row there again; the upload routes take the key and
+// ignore it (a client does not pick songs).
+const SongKeyField = "song_key"
+
 // RawPrintField is the other form a fingerprint may come in: the
 // integers fpcalc -raw prints. It is stored compressed, as "fingerprint".
 const RawPrintField = "fingerprint_raw"
@@ -693,10 +699,8 @@ func checkSong(s map[string]any, p string) (Contribution, validation.Errors) {
 // songKeys are the keys of a /contribute song: the identity and analysis
 // fields, and "embeddings"; songKeyList names the fields.
 var songKeys, songKeyList = func() (map[string]bool, string) {
-	// "song_key" is taken and ignored: dump lines carry it on rows filed
-	// under another song than their tags' (import files them there; an
-	// upload's songs are decided by the server)
-	keys := map[string]bool{"embeddings": true, RawPrintField: true, "song_key": true}
+	// SongKeyField is taken and ignored (import reads it before)
+	keys := map[string]bool{"embeddings": true, RawPrintField: true, SongKeyField: true}
 	names := append(append(Names(identityFields), Names(analysisFields)...), Names(audioFields)...)
 	names = append(names, RawPrintField)
 	for _, n := range names {
