@@ -125,7 +125,7 @@ func (w *Writer) DeleteByReceipt(secret string, rows []ReceiptRow) (int, error) 
 			return nil
 		})
 	}
-	if err := w.underJournal(del); err != nil {
+	if err := w.underJournal(del, nil); err != nil {
 		return 0, err
 	}
 	return deleted, nil

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -32,7 +33,9 @@ import (
 // emptied before a contribution write is acknowledged, and account
 // writes never run at the same time.
 type Journal interface {
-	Contribution(fn func() error) error
+	// ContributionThen runs fn, then (after a nil error) then, which
+	// may overlap the journal's own work after the commit.
+	ContributionThen(fn func() error, then func()) error
 }
 
 // Writer stores contributions in one app.
@@ -76,6 +79,18 @@ type StoredIDs struct {
 	Score     []string        `json:"score"`
 	Embedding []string        `json:"embedding"`
 	Songs     []StoredSongIDs `json:"songs"`
+	// Timing is how long the upload's phases took (the route's
+	// Server-Timing).
+	Timing Timing `json:"-"`
+}
+
+// Timing is how long the phases of an upload took: deciding the songs'
+// identity, the transaction that writes the rows, the in-memory indexes
+// following the commit, and the journal's work after it (layout
+// maintenance and emptying the WAL, which the index refresh overlaps),
+// and all of Upload.
+type Timing struct {
+	Identity, Write, Indexes, Total time.Duration
 }
 
 // StoredSongIDs are the row ids of one song of the upload, and the song
@@ -95,22 +110,41 @@ type StoredSongIDs struct {
 // prepared once per transaction, one query finds which songs exist, and
 // the consensus of a song new to the database is computed from the upload
 // itself instead of being read back.
+//
+// The in-memory indexes follow the commit while the journal empties the
+// WAL (both only read or copy what is committed), and Upload returns once
+// both are done: an acknowledged upload is in the indexes.
 func (w *Writer) Upload(songs []songdata.Contribution, secret string) (StoredIDs, error) {
+	t0 := time.Now()
 	var ids StoredIDs
-	err := w.underJournal(func() (err error) {
-		ids, err = w.store(songs, secret, false)
+	var refresh func()
+	write := func() (err error) {
+		ids, refresh, err = w.write(songs, secret, false)
 		return err
-	})
+	}
+	then := func() {
+		t := time.Now()
+		refresh()
+		ids.Timing.Indexes = time.Since(t)
+	}
+	err := w.underJournal(write, then)
+	ids.Timing.Total = time.Since(t0)
 	return ids, err
 }
 
 // underJournal runs fn, a write of contributed rows, under the journal's
-// Contribution discipline (as it is, without a journal).
-func (w *Writer) underJournal(fn func() error) error {
-	if w.journal == nil {
-		return fn()
+// Contribution discipline, and then (if not nil) after it succeeded,
+// overlapping the journal's work after the commit (without a journal:
+// one after the other).
+func (w *Writer) underJournal(fn func() error, then func()) error {
+	if w.journal != nil {
+		return w.journal.ContributionThen(fn, then)
 	}
-	return w.journal.Contribution(fn)
+	err := fn()
+	if err == nil && then != nil {
+		then()
+	}
+	return err
 }
 
 // Store is Upload for a caller that runs under the journal's
@@ -131,24 +165,45 @@ func (w *Writer) Import(songs []songdata.Contribution) (StoredIDs, error) {
 	return w.store(songs, "", true)
 }
 
+// store writes the rows, then makes the indexes follow.
+func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder bool) (StoredIDs, error) {
+	ids, refresh, err := w.write(songs, secret, inOrder)
+	if err != nil {
+		return StoredIDs{}, err
+	}
+	refresh()
+	return ids, nil
+}
+
 type pendingRow struct {
 	table  string
 	params dbx.Params
 }
 
-func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder bool) (StoredIDs, error) {
+// write decides the songs' identity and commits the rows in one
+// transaction; refresh, to be called once after a nil error, makes the
+// in-memory indexes follow the commit.
+func (w *Writer) write(songs []songdata.Contribution, secret string, inOrder bool) (_ StoredIDs, refresh func(), err error) {
 	app := w.app
+	unlock := func() {}
 	if w.prints != nil && slices.ContainsFunc(songs, func(c songdata.Contribution) bool { return c.Fingerprint != nil }) {
 		// identity, the write and the index refresh, one such upload at a
 		// time (the write is one at a time anyway: SQLite has one writer)
 		w.printsMu.Lock()
-		defer w.printsMu.Unlock()
+		unlock = w.printsMu.Unlock
 	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	t0 := time.Now()
 	ids := StoredIDs{Score: []string{}, Embedding: []string{}, Songs: make([]StoredSongIDs, len(songs))}
 	resolved, err := w.Resolve(songs)
 	if err != nil {
-		return StoredIDs{}, err
+		return StoredIDs{}, nil, err
 	}
+	ids.Timing.Identity = time.Since(t0)
 	for i := range resolved {
 		if resolved[i].SongKey != "" {
 			ids.Songs[i].Identity = &resolved[i]
@@ -206,6 +261,7 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 		}
 	}
 	var printKeys []string
+	t1 := time.Now()
 	err = app.RunInTransaction(func(tx core.App) error {
 		existing, err := existingSongs(tx.DB(), keys)
 		if err != nil {
@@ -253,10 +309,13 @@ func (w *Writer) store(songs []songdata.Contribution, secret string, inOrder boo
 		return nil
 	})
 	if err != nil {
-		return StoredIDs{}, err
+		return StoredIDs{}, nil, err
 	}
-	w.refreshIndexes(app, vecKeys, keys, printKeys)
-	return ids, nil
+	ids.Timing.Write = time.Since(t1)
+	return ids, func() {
+		defer unlock()
+		w.refreshIndexes(app, vecKeys, keys, printKeys)
+	}, nil
 }
 
 // refreshIndexes is the one place where the in-memory indexes follow a

@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,9 @@ func TestContribute(t *testing.T) {
 			NotExpectedContent: []string{secretA},
 			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
 				assertCounts(2, 3)(t, app, res)
+				if st := res.Header.Get("Server-Timing"); !regexp.MustCompile(`^read;dur=[0-9.]+, check;dur=[0-9.]+, identity;dur=[0-9.]+, write;dur=[0-9.]+, indexes;dur=[0-9.]+, upload;dur=[0-9.]+, total;dur=[0-9.]+$`).MatchString(st) {
+					t.Errorf("Server-Timing %q", st)
+				}
 				if n := countRows(t, app, "songs"); n != 3 {
 					t.Errorf("%d songs rows", n)
 				}

@@ -98,4 +98,7 @@ func intParam(e *core.RequestEvent, qs map[string][]string, name string, def, lo
 }
 
 // msSince is b − a in milliseconds.
-func msSince(a, b time.Time) float64 { return float64(b.Sub(a).Microseconds()) / 1000 }
+func msSince(a, b time.Time) float64 { return ms(b.Sub(a)) }
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -134,6 +134,17 @@ var ErrWALBusy = errors.New("the database journal could not be emptied in time")
 // a checkpoint that cannot finish now is left to the checkpointer, which
 // retries.
 func (j *Journal) Contribution(fn func() error) error {
+	return j.ContributionThen(fn, nil)
+}
+
+// ContributionThen is Contribution, and once fn has returned nil it runs
+// then (if not nil) at the same time as the group's work after the commit
+// (layout maintenance, emptying the WAL), and returns after both. then
+// may only read committed rows: the in-memory indexes following an
+// upload, whose reads overlap the checkpoint's copying instead of adding
+// to it (a reader of the latest snapshot lets the checkpoint copy every
+// frame; it only waits for the reader before cutting the WAL).
+func (j *Journal) ContributionThen(fn func() error, then func()) error {
 	j.gate.RLock()
 	defer j.gate.RUnlock()
 	n := j.group.join()
@@ -146,12 +157,25 @@ func (j *Journal) Contribution(fn func() error) error {
 		}
 	}()
 	err := fn()
+	var thenDone chan any // then's panic, if any, once it returned
 	if err == nil {
 		layoutOf(j.app).committed()
+		if then != nil {
+			thenDone = make(chan any, 1)
+			go func() {
+				defer func() { thenDone <- recover() }()
+				then()
+			}()
+		}
 	}
 	left = true
 	if j.group.leave(n) {
 		j.endGroup()
+	}
+	if thenDone != nil {
+		if p := <-thenDone; p != nil {
+			panic(p) // on the caller's goroutine, where the request's recovery is
+		}
 	}
 	return err
 }

@@ -99,6 +99,84 @@ func TestContributionsShareOneCheckpoint(t *testing.T) {
 	}
 }
 
+// ContributionThen runs then after the commit, at the same time as the
+// group's checkpoint (then sees the WAL emptied while it runs), and
+// returns only once then has; then does not run after a failed write,
+// and a panic in then reaches the caller.
+func TestContributionThenOverlapsTheCheckpoint(t *testing.T) {
+	t.Parallel()
+	app := testsupport.NewApp(t)
+	defer app.Cleanup()
+	if _, err := app.NonconcurrentDB().NewQuery("CREATE TABLE then_test (v TEXT)").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	j := storage.JournalOf(app)
+	wal := filepath.Join(app.DataDir(), "data.db-wal")
+	walSize := func() int64 {
+		fi, err := os.Stat(wal)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	var committed int64 // WAL bytes when then starts
+	emptied, thenDone := false, false
+	err := j.ContributionThen(func() error {
+		_, err := app.NonconcurrentDB().NewQuery("INSERT INTO then_test (v) VALUES ('row')").Execute()
+		return err
+	}, func() {
+		committed = walSize()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if walSize() == 0 {
+				emptied = true
+				break
+			}
+		}
+		var n int
+		if err := app.DB().NewQuery("SELECT count(*) FROM then_test").Row(&n); err != nil || n != 1 {
+			t.Errorf("then read %d rows (%v), want the committed 1", n, err)
+		}
+		thenDone = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if committed == 0 {
+		t.Fatal("then started with an empty WAL: it ran after the checkpoint, not beside it")
+	}
+	if !emptied {
+		t.Fatal("the WAL was not emptied while then ran: then held up the checkpoint")
+	}
+	if !thenDone {
+		t.Fatal("ContributionThen returned before then did")
+	}
+
+	ran := false
+	if err := j.ContributionThen(func() error { return os.ErrInvalid }, func() { ran = true }); err != os.ErrInvalid || ran {
+		t.Fatalf("a failed write: error %v, then ran %v; want the write's error and no then", err, ran)
+	}
+
+	func() {
+		defer func() {
+			if p := recover(); p != "then panicked" {
+				t.Errorf("recovered %v, want then's panic", p)
+			}
+		}()
+		_ = j.ContributionThen(func() error { return nil }, func() { panic("then panicked") })
+		t.Error("a panic in then did not reach the caller")
+	}()
+	done := make(chan error, 1)
+	go func() { done <- j.Contribution(func() error { return nil }) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the write after a panicking then never returned")
+	}
+}
+
 // A write that panics still leaves its group: the next write is not
 // left waiting for it.
 func TestContributionPanicLeavesTheGroup(t *testing.T) {

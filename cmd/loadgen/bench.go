@@ -24,6 +24,7 @@ import (
 
 // benchConfig bounds every scenario: a request count and a duration cap.
 type benchConfig struct {
+	phases    phases // the Server-Timing metrics of the last ingest's answers
 	URL       string
 	Token     string
 	Songs     int // seeded songs: lookups pick indexes in [0, Songs)
@@ -116,6 +117,7 @@ type result struct {
 	retryAfter time.Duration // from a 429/503 answer's Retry-After
 	server     time.Duration // the server's own time (Server-Timing total), if it gave one
 	hasServer  bool          // the answer had a Server-Timing total
+	timing     string        // the answer's Server-Timing header
 }
 
 func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool) result {
@@ -153,8 +155,45 @@ func (c *benchConfig) do(method, path string, body []byte, auth bool, keep bool)
 	if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && n > 0 {
 		r.retryAfter = time.Duration(n) * time.Second
 	}
-	r.server, r.hasServer = serverTiming(res.Header.Get("Server-Timing"), "total")
+	r.timing = res.Header.Get("Server-Timing")
+	r.server, r.hasServer = serverTiming(r.timing, "total")
 	return r
+}
+
+// phases collects the Server-Timing metrics of many answers, in the order
+// the server first named them.
+type phases struct {
+	names []string
+	durs  map[string][]time.Duration
+}
+
+func (p *phases) add(h string) {
+	for _, m := range strings.Split(h, ",") {
+		n, _, _ := strings.Cut(strings.TrimSpace(m), ";")
+		if n == "" {
+			continue
+		}
+		d, ok := serverTiming(h, n)
+		if !ok {
+			continue
+		}
+		if p.durs == nil {
+			p.durs = map[string][]time.Duration{}
+		}
+		if _, seen := p.durs[n]; !seen {
+			p.names = append(p.names, n)
+		}
+		p.durs[n] = append(p.durs[n], d)
+	}
+}
+
+// String is each metric's median in milliseconds ("" when none came).
+func (p *phases) String() string {
+	var out []string
+	for _, n := range p.names {
+		out = append(out, fmt.Sprintf("%s %.1f", n, dist(p.durs[n]).Median))
+	}
+	return strings.Join(out, ", ")
 }
 
 // serverTiming is the duration of metric name in a Server-Timing header
@@ -566,6 +605,7 @@ func (c *benchConfig) ingest(path string, bodies [][]byte, songsPer int, conc in
 	var ds []time.Duration
 	var firstErr error
 	var songs atomic.Int64
+	c.phases = phases{}
 	deadline := time.Now().Add(c.MaxDur)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -588,6 +628,7 @@ func (c *benchConfig) ingest(path string, bodies [][]byte, songsPer int, conc in
 					return
 				}
 				ds = append(ds, r.took)
+				c.phases.add(r.timing)
 				mu.Unlock()
 				if parseIDs {
 					if _, err := c.recordIDs(r.body); err != nil {
@@ -623,8 +664,8 @@ func (c *benchConfig) benchContribute() error {
 			}
 			sc, cc := u.cores()
 			rates, lat = append(rates, rate), append(lat, d.Median)
-			fmt.Printf("  %d client(s) run %d: %.0f songs/s; per request %s; body %.2f MiB; server %.2f cores, loadgen %.2f\n",
-				conc, run+1, rate, d, float64(len(bodies[0]))/(1<<20), sc, cc)
+			fmt.Printf("  %d client(s) run %d: %.0f songs/s; per request %s; body %.2f MiB; server %.2f cores, loadgen %.2f; server phases (median ms) %s\n",
+				conc, run+1, rate, d, float64(len(bodies[0]))/(1<<20), sc, cc, &c.phases)
 			c.emit("contribute", map[string]any{"conc": conc, "run": run + 1, "songs_per_s": rate, "dist": d, "server_cores": sc, "client_cores": cc, "request_bytes": len(bodies[0])})
 		}
 		fmt.Printf("  %d client(s) MEDIAN of %d runs: %.0f songs/s (request median %.0f ms)\n", conc, c.Runs, median(rates), median(lat))

@@ -236,7 +236,7 @@ func (c *benchConfig) benchContributePairs() error {
 			sc, _ := u.cores()
 			got[prints] = rate
 			rates[prints] = append(rates[prints], rate)
-			fmt.Printf("  pair %d.%d fingerprints=%v: %.0f songs/s; per request %s; body %.2f MiB; server %.2f cores\n", pair+1, k+1, prints, rate, d, float64(len(bodies[0]))/(1<<20), sc)
+			fmt.Printf("  pair %d.%d fingerprints=%v: %.0f songs/s; per request %s; body %.2f MiB; server %.2f cores; server phases (median ms) %s\n", pair+1, k+1, prints, rate, d, float64(len(bodies[0]))/(1<<20), sc, &c.phases)
 			c.emit("contribute-pairs", map[string]any{"pair": pair + 1, "fingerprints": prints, "songs_per_s": rate, "dist": d, "server_cores": sc, "request_bytes": len(bodies[0])})
 		}
 		ratios = append(ratios, got[false]/got[true])
