@@ -100,7 +100,8 @@ func TestContributionsShareOneCheckpoint(t *testing.T) {
 }
 
 // ContributionThen runs then after the commit, at the same time as the
-// group's checkpoint (then sees the WAL emptied while it runs), and
+// group's checkpoint (a then that waits for the WAL to be emptied sees
+// it emptied; run before the checkpoint, it would wait forever), and
 // returns only once then has; then does not run after a failed write,
 // and a panic in then reaches the caller.
 func TestContributionThenOverlapsTheCheckpoint(t *testing.T) {
@@ -119,13 +120,12 @@ func TestContributionThenOverlapsTheCheckpoint(t *testing.T) {
 		}
 		return fi.Size()
 	}
-	var committed int64 // WAL bytes when then starts
 	emptied, thenDone := false, false
 	err := j.ContributionThen(func() error {
 		_, err := app.NonconcurrentDB().NewQuery("INSERT INTO then_test (v) VALUES ('row')").Execute()
 		return err
 	}, func() {
-		committed = walSize()
+		// waits for the checkpoint: only one that runs beside then ends
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			if walSize() == 0 {
 				emptied = true
@@ -140,9 +140,6 @@ func TestContributionThenOverlapsTheCheckpoint(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if committed == 0 {
-		t.Fatal("then started with an empty WAL: it ran after the checkpoint, not beside it")
 	}
 	if !emptied {
 		t.Fatal("the WAL was not emptied while then ran: then held up the checkpoint")
