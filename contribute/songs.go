@@ -1,7 +1,6 @@
 package contribute
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -182,9 +181,9 @@ var sqlSongUpdate, sqlSongInsert, sqlSongInsertSeq = func() (string, string, str
 const (
 	// a song's fingerprint row, written only when it changes; a row of
 	// another song with the same id (a hash collision) is kept
-	sqlPrintUpsert = "INSERT INTO song_fingerprints (id, song_key, duration, sketch, fp) VALUES ({:id}, {:k}, {:d}, {:s}, {:fp})" +
-		" ON CONFLICT(id) DO UPDATE SET duration = excluded.duration, sketch = excluded.sketch, fp = excluded.fp" +
-		" WHERE song_fingerprints.song_key = excluded.song_key AND (song_fingerprints.fp != excluded.fp OR song_fingerprints.duration != excluded.duration)"
+	sqlPrintUpsert = "INSERT INTO song_fingerprints (id, song_key, duration, sketch) VALUES ({:id}, {:k}, {:d}, {:s})" +
+		" ON CONFLICT(id) DO UPDATE SET duration = excluded.duration, sketch = excluded.sketch" +
+		" WHERE song_fingerprints.song_key = excluded.song_key AND (song_fingerprints.sketch != excluded.sketch OR song_fingerprints.duration != excluded.duration)"
 	sqlPrintDelete = "DELETE FROM song_fingerprints WHERE id = {:id} AND song_key = {:k}"
 	sqlVecUpsert   = "INSERT OR REPLACE INTO song_vectors (model, song_key, vec) VALUES ({:m}, {:k}, {:v})"
 	sqlVecDelete   = "DELETE FROM song_vectors WHERE model = {:m} AND song_key = {:k}"
@@ -239,19 +238,13 @@ func (w *songWriter) write(songKey string, in songInput, exists bool) error {
 	return w.writePrint(songKey, in.scores, exists)
 }
 
-// writePrint keeps the song's song_fingerprints row: the fingerprint its
-// identity is matched against is the longest of its contributions' (the
-// most audio; the smallest text among equals), with that contribution's
-// duration; a song without fingerprints has no row.
+// writePrint keeps the song's song_fingerprints row: the sketch and
+// duration of the fingerprint its identity is matched against
+// (songprint.Reference of its contributions'); a song without
+// fingerprints has no row. The fingerprint itself stays on its score row
+// only: lookups read it from there.
 func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists bool) error {
-	best := -1
-	for i, s := range scores {
-		if f := s.Fingerprint; f != "" {
-			if b := scores[max(best, 0)].Fingerprint; best < 0 || len(f) > len(b) || len(f) == len(b) && f < b {
-				best = i
-			}
-		}
-	}
+	best := songprint.Reference(len(scores), func(i int) string { return scores[i].Fingerprint })
 	id := songprint.ID(songKey)
 	if best < 0 {
 		if !exists || !w.rowsGone {
@@ -273,14 +266,8 @@ func (w *songWriter) writePrint(songKey string, scores []songdata.Score, exists 
 			return fmt.Errorf("song_fingerprints: the stored fingerprint of %q: %w", songKey, err)
 		}
 	}
-	// the stored text is canonical (fingerprint.Encode): its bytes are the
-	// compressed fingerprint, without encoding the items again
-	fp, err := base64.RawURLEncoding.DecodeString(scores[best].Fingerprint)
-	if err != nil {
-		fp = fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm)
-	}
 	n, err := w.exec(sqlPrintUpsert, dbx.Params{"id": id, "k": songKey, "d": scores[best].Duration,
-		"s": songprint.EncodeSketch(fingerprint.SketchOf(items)), "fp": fp})
+		"s": songprint.EncodeSketch(fingerprint.SketchOf(items))})
 	if err != nil {
 		return fmt.Errorf("song_fingerprints: write: %w", err)
 	}

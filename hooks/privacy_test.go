@@ -28,8 +28,8 @@ var contributedColumns = map[string][]string{
 		"tempo_agreement", "title"},
 	// derived: one consensus vector per song and model (WITHOUT ROWID)
 	"song_vectors": {"model", "song_key", "vec"},
-	// derived: the fingerprint a song is matched against (id: a hash of the song key)
-	"song_fingerprints": {"duration", "fp", "id", "sketch", "song_key"},
+	// derived: the sketch and duration of the fingerprint a song is matched against (id: a hash of the song key)
+	"song_fingerprints": {"duration", "id", "sketch", "song_key"},
 }
 
 type tableRow struct {

@@ -3,11 +3,9 @@ package hooks_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +15,7 @@ import (
 	"songcommons/dataset"
 	"songcommons/fingerprint"
 	"songcommons/internal/testsupport"
+	"songcommons/songprint"
 )
 
 // Every entry point reaches the tables through the one write path: the
@@ -169,24 +168,33 @@ func storedRows(t testing.TB, app *tests.TestApp, srv *httptest.Server) map[stri
 		out[table] = testsupport.TableRows(t, app, table, "id")
 	}
 	out["song_fingerprints"] = testsupport.TableRows(t, app, "song_fingerprints") // its id is a hash of the song key
-	// a song's fingerprint bytes are one of its contributions' texts
-	// without the base64, as the encoder gives them for its items
+	// a song's row holds the sketch and duration of its reference
+	// fingerprint, the longest of its score rows' (the fingerprint itself
+	// is stored there only)
 	var prints []struct {
-		Key string `db:"song_key"`
-		FP  []byte `db:"fp"`
+		Key      string  `db:"song_key"`
+		Duration float64 `db:"duration"`
+		Sketch   []byte  `db:"sketch"`
 	}
-	if err := app.DB().Select("song_key", "fp").From("song_fingerprints").All(&prints); err != nil {
+	if err := app.DB().Select("song_key", "duration", "sketch").From("song_fingerprints").All(&prints); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range prints {
-		var texts []string
-		if err := app.DB().Select("fingerprint").From("score").Where(dbx.HashExp{"song_key": p.Key}).Column(&texts); err != nil {
+		var rows []struct {
+			Text     string  `db:"fingerprint"`
+			Duration float64 `db:"duration"`
+		}
+		if err := app.DB().Select("fingerprint", "duration").From("score").Where(dbx.HashExp{"song_key": p.Key}).All(&rows); err != nil {
 			t.Fatal(err)
 		}
-		_, items, err := fingerprint.DecodeBytes(p.FP)
-		if !slices.Contains(texts, base64.RawURLEncoding.EncodeToString(p.FP)) || err != nil ||
-			!bytes.Equal(fingerprint.EncodeBytes(items, fingerprint.DefaultAlgorithm), p.FP) {
-			t.Errorf("song_fingerprints of %q: not the bytes of one of its score rows' texts (%v)", p.Key, err)
+		best := songprint.Reference(len(rows), func(i int) string { return rows[i].Text })
+		if best < 0 {
+			t.Errorf("song_fingerprints of %q: none of its score rows has a fingerprint", p.Key)
+			continue
+		}
+		items, err := fingerprint.DecodeDefault(rows[best].Text)
+		if err != nil || !bytes.Equal(songprint.EncodeSketch(fingerprint.SketchOf(items)), p.Sketch) || rows[best].Duration != p.Duration {
+			t.Errorf("song_fingerprints of %q: not the sketch and duration of its longest score row's fingerprint (%v)", p.Key, err)
 		}
 	}
 	code, st := call(t, srv, http.MethodGet, "/api/songcommons/status", "", nil)

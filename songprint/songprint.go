@@ -3,7 +3,8 @@
 // write path (contribute) keeps in step with the contributions: built from
 // the stored 96-byte sketches at start-up, refreshed per song after every
 // committed change; when a lookup compares its candidates in full, their
-// fingerprints are read from the table. The table stays the source of
+// fingerprints are read from the songs' score rows, the one place a
+// fingerprint is stored (Reference). The tables stay the source of
 // truth; nothing of the index is written to disk.
 package songprint
 
@@ -19,6 +20,7 @@ import (
 
 	"songcommons/fingerprint"
 	"songcommons/lazyindex"
+	"songcommons/songdata"
 	"songcommons/storage"
 )
 
@@ -78,8 +80,9 @@ type Index struct {
 // (Load at start-up does it ahead of the first lookup).
 func New() *Index { return &Index{} }
 
-// store reads full fingerprints from song_fingerprints. A store made for
-// one lookup (keys not nil) also keeps the song keys of the rows it read.
+// store reads full fingerprints: song_fingerprints gives each id's song,
+// the song's score rows its fingerprint (Reference). A store made for one
+// lookup (keys not nil) also keeps the song keys of the rows it read.
 type store struct {
 	app  core.App
 	keys map[int64]string
@@ -105,18 +108,70 @@ func (s *store) Fingerprints(ids []int64) ([][]uint32, error) {
 	return out, nil
 }
 
-// printRow is a song_fingerprints row as readPrints reads it (the sketch aside).
+// printRow is a fingerprinted song as readPrints reads it: its id, key,
+// and the duration of its reference fingerprint.
 type printRow struct {
 	ID       int64   `db:"id"`
 	Key      string  `db:"song_key"`
 	Duration float64 `db:"duration"`
-	FP       []byte  `db:"fp"`
 }
 
-// readPrints reads the rows of the given ids and calls fn, one row at a
-// time, with each one's decoded fingerprint (a fingerprint this service
-// did not write is left out). Many ids are read and decoded in chunks on
-// several connections at once (storage.ReadChunks).
+// scorePrint is a score row's fingerprint.
+type scorePrint struct {
+	Key      string  `db:"song_key"`
+	Text     string  `db:"fingerprint"`
+	Duration float64 `db:"duration"`
+}
+
+// Reference is which of a song's contributions' fingerprint texts (n of
+// them, text(i) the i-th; "" for none) the song's identity is matched
+// against: the longest (the most audio), the smallest text among equals;
+// -1 when none has one. The write path (the song_fingerprints row's
+// sketch and duration) and the reads here use it both.
+func Reference(n int, text func(i int) string) int {
+	best := -1
+	for i := range n {
+		f := text(i)
+		if f == "" {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		if b := text(best); len(f) > len(b) || len(f) == len(b) && f < b {
+			best = i
+		}
+	}
+	return best
+}
+
+// references reads the reference fingerprints of the songs with the
+// given keys from their score rows (each song's Reference), decoded; a
+// fingerprint this service did not write is left out.
+func references(db dbx.Builder, keys []any) (map[string]Print, error) {
+	var rows []scorePrint
+	if err := db.Select("song_key", "fingerprint", "duration").From(songdata.ScoreCollection).
+		Where(dbx.And(dbx.In("song_key", keys...), dbx.NewExp("fingerprint != ''"))).All(&rows); err != nil {
+		return nil, err
+	}
+	bySong := map[string][]scorePrint{}
+	for _, r := range rows {
+		bySong[r.Key] = append(bySong[r.Key], r)
+	}
+	out := make(map[string]Print, len(bySong))
+	for k, ps := range bySong {
+		best := ps[Reference(len(ps), func(i int) string { return ps[i].Text })]
+		if items, err := fingerprint.DecodeDefault(best.Text); err == nil {
+			out[k] = Print{Items: items, Duration: best.Duration}
+		}
+	}
+	return out, nil
+}
+
+// readPrints reads the songs of the given ids and calls fn, one song at a
+// time, with its reference fingerprint decoded. Many ids are read and
+// decoded in chunks on several connections at once (storage.ReadChunks).
 func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) error {
 	type read struct {
 		rows  []printRow
@@ -125,13 +180,21 @@ func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) 
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	return storage.ReadChunks(app, ids, func(args []any) (read, error) {
 		var r read
-		if err := app.DB().Select("id", "song_key", "duration", "fp").From(Table).Where(dbx.In("id", args...)).All(&r.rows); err != nil {
+		if err := app.DB().Select("id", "song_key").From(Table).Where(dbx.In("id", args...)).All(&r.rows); err != nil {
+			return r, err
+		}
+		keys := make([]any, len(r.rows))
+		for i, row := range r.rows {
+			keys[i] = row.Key
+		}
+		prints, err := references(app.DB(), keys)
+		if err != nil {
 			return r, err
 		}
 		r.items = make([][]uint32, len(r.rows))
 		for i, row := range r.rows {
-			if _, items, err := fingerprint.DecodeBytes(row.FP); err == nil {
-				r.items[i] = items
+			if p, ok := prints[row.Key]; ok {
+				r.items[i], r.rows[i].Duration = p.Items, p.Duration
 			}
 		}
 		return r, nil
@@ -144,23 +207,22 @@ func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) 
 	})
 }
 
-// Print is a song's reference fingerprint as song_fingerprints holds it.
+// Print is a song's reference fingerprint.
 type Print struct {
 	Items    []uint32
 	Duration float64
 }
 
 // Stored returns the reference fingerprints of the songs with the given
-// keys that have one, in one read (a key whose id another song's row holds
-// has none).
+// keys that have one, read from their score rows.
 func Stored(app core.App, keys []string) (map[string]Print, error) {
-	ids := make([]int64, 0, len(keys))
-	for _, k := range keys {
-		ids = append(ids, ID(k))
-	}
 	out := make(map[string]Print, len(keys))
-	err := readPrints(app, ids, func(r printRow, items []uint32) {
-		out[r.Key] = Print{Items: items, Duration: r.Duration}
+	err := storage.InChunks(keys, func(_ []string, args []any) error {
+		prints, err := references(app.DB(), args)
+		for k, p := range prints {
+			out[k] = p
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading songs' fingerprints: %w", err)
@@ -222,9 +284,8 @@ func build(app core.App) (*fingerprint.Index, error) {
 }
 
 // SketchQuery reads every song's sketch and duration, the start-up's only
-// read: from the covering index idx_song_fingerprints_sketch (~110 bytes a
-// song), never from the table's rows, which hold the whole fingerprints
-// (~4 KiB a song).
+// read (song_fingerprints rows are ~150 bytes a song: the whole table is
+// read in a scan).
 func SketchQuery(db dbx.Builder) *dbx.SelectQuery {
 	return db.Select("id", "sketch", "duration").From(Table)
 }

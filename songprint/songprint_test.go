@@ -1,10 +1,10 @@
 package songprint_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 
 	"songcommons/fingerprint"
 	"songcommons/internal/testsupport"
@@ -13,7 +13,8 @@ import (
 
 // The index is built from song_fingerprints, follows the table through
 // RefreshKeys (a row written, replaced or deleted) and answers with song
-// keys; a sketch of another version is computed again from the stored
+// keys, comparing in full with the fingerprints of the songs' score rows;
+// a sketch of another version is computed again from the stored
 // fingerprint.
 func TestIndexFollowsTheTable(t *testing.T) {
 	t.Parallel()
@@ -27,13 +28,22 @@ func TestIndexFollowsTheTable(t *testing.T) {
 		}
 		return fp
 	}
+	// put files a contribution with fingerprint p under key, alone (as the
+	// write path would after deleting the song's other rows)
 	put := func(key string, p testsupport.Print, sketch []byte) {
 		fp := items(p)
 		if sketch == nil {
 			sketch = songprint.EncodeSketch(fingerprint.SketchOf(fp))
 		}
-		if _, err := app.DB().NewQuery("INSERT OR REPLACE INTO song_fingerprints (id, song_key, duration, sketch, fp) VALUES ({:id}, {:k}, {:d}, {:s}, {:fp})").
-			Bind(dbx.Params{"id": songprint.ID(key), "k": key, "d": p.Duration, "s": sketch, "fp": fingerprint.EncodeBytes(fp, fingerprint.DefaultAlgorithm)}).Execute(); err != nil {
+		if _, err := app.DB().Delete("score", dbx.HashExp{"song_key": key}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.DB().Insert("score", dbx.Params{"id": core.GenerateDefaultRandomId(), "song_key": key,
+			"fingerprint": fingerprint.Encode(fp, fingerprint.DefaultAlgorithm), "duration": p.Duration}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.DB().NewQuery("INSERT OR REPLACE INTO song_fingerprints (id, song_key, duration, sketch) VALUES ({:id}, {:k}, {:d}, {:s})").
+			Bind(dbx.Params{"id": songprint.ID(key), "k": key, "d": p.Duration, "s": sketch}).Execute(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,20 +105,22 @@ func TestIDIsAHashOfTheSongKey(t *testing.T) {
 	}
 }
 
-// The start-up reads the sketches from the covering index alone, never the
-// table's rows with their whole fingerprints (~4 KiB a song).
-func TestSketchQueryUsesCoveringIndex(t *testing.T) {
+// A song's reference fingerprint is its longest, the smallest text among
+// equals; none without a fingerprint.
+func TestReference(t *testing.T) {
 	t.Parallel()
-	app := testsupport.NewApp(t)
-	defer app.Cleanup()
-	b := songprint.SketchQuery(app.DB()).Build()
-	var rows []struct {
-		Detail string `db:"detail"`
-	}
-	if err := app.DB().NewQuery("EXPLAIN QUERY PLAN " + b.SQL()).All(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || !strings.Contains(rows[0].Detail, "USING COVERING INDEX idx_song_fingerprints_sketch") {
-		t.Fatalf("plan of %s: %+v", b.SQL(), rows)
+	for _, c := range []struct {
+		texts []string
+		want  int
+	}{
+		{nil, -1},
+		{[]string{"", ""}, -1},
+		{[]string{"", "AQAB"}, 1},
+		{[]string{"AQAB", "AQADtN", "AQAC"}, 1},
+		{[]string{"AQAC", "AQAB", ""}, 1},
+	} {
+		if got := songprint.Reference(len(c.texts), func(i int) string { return c.texts[i] }); got != c.want {
+			t.Errorf("Reference(%q) = %d, want %d", c.texts, got, c.want)
+		}
 	}
 }

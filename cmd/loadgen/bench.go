@@ -168,6 +168,7 @@ type phases struct {
 }
 
 func (p *phases) add(h string) {
+	defer p.derive(h)
 	for _, m := range strings.Split(h, ",") {
 		n, _, _ := strings.Cut(strings.TrimSpace(m), ";")
 		if n == "" {
@@ -184,6 +185,29 @@ func (p *phases) add(h string) {
 			p.names = append(p.names, n)
 		}
 		p.durs[n] = append(p.durs[n], d)
+	}
+}
+
+// derive adds, for /contribute's answers, what its metrics leave out of
+// each request: "after" (upload − identity − write: the journal's work
+// after the commit, which the index refresh overlaps) and "other" (total −
+// read − check − upload).
+func (p *phases) derive(h string) {
+	get := func(n string) time.Duration { d, _ := serverTiming(h, n); return d }
+	if _, ok := serverTiming(h, "upload"); !ok {
+		return
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"after", get("upload") - get("identity") - get("write")},
+		{"other", get("total") - get("read") - get("check") - get("upload")},
+	} {
+		if _, seen := p.durs[d.name]; !seen {
+			p.names = append(p.names, d.name)
+		}
+		p.durs[d.name] = append(p.durs[d.name], d.v)
 	}
 }
 

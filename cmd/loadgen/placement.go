@@ -64,6 +64,7 @@ func cmdPlacement(args []string) error {
 	rowsLike := fs.String("row-sizes", "uniform", "the trees and rows: uniform (one table of --row-bytes rows and one index of 15-character keys) or service (a tree per table and index kind, rows and keys sized as the service stores them; whole songs only)")
 	keep := fs.Bool("keep", false, "keep the filled scratch data dir, and measure on it again if it is there (the trees grow by the measured songs, as a service's do)")
 	prints := fs.Bool("fingerprints", false, "with --row-sizes service: every song also stores an audio fingerprint as the service does (withFingerprints); use a --dir of its own")
+	copies := fs.Int("fingerprint-copies", 1, "with --fingerprints: 1 stores the fingerprint as the service does, once (the score row's text; song_fingerprints holds the song's sketch); 2 as it did before (also the song_fingerprints row's bytes, and a sketch-index entry); use a --dir of its own")
 	fs.Parse(args)
 	if *rowsLike != "uniform" && *rowsLike != "service" {
 		return fmt.Errorf("--row-sizes: %q is neither uniform nor service", *rowsLike)
@@ -76,7 +77,10 @@ func cmdPlacement(args []string) error {
 		if !service {
 			return errors.New("--fingerprints needs --row-sizes service")
 		}
-		serviceTables, serviceKeys = withFingerprints(serviceTables, serviceKeys)
+		if *copies != 1 && *copies != 2 {
+			return fmt.Errorf("--fingerprint-copies: %d is neither 1 nor 2", *copies)
+		}
+		serviceTables, serviceKeys = withFingerprints(serviceTables, serviceKeys, *copies)
 	}
 	if *ckptConn != "reader" && *ckptConn != "writer" {
 		return fmt.Errorf("--checkpoint-on: %q is neither reader nor writer", *ckptConn)
@@ -315,18 +319,22 @@ const (
 // withFingerprints are the tables and index entries of a new song that
 // carries an audio fingerprint (--fingerprints), as measured on the 1M
 // fingerprinted data dir (synthetic 120 s fingerprints): the score row
-// holds the fingerprint's 3,612-character text besides its 292 bytes; the
-// song's song_fingerprints row (its id a hash of the song key: a random
-// rowid) holds the song key, the duration, the 97-byte sketch and the
-// 2,708-byte fingerprint, 2,856 bytes; and idx_song_fingerprints_sketch
-// gets an entry of the duration and the sketch (about 110 bytes, ordered
-// by duration: a random place among the others).
-func withFingerprints(tables []serviceTable, keys []serviceKey) ([]serviceTable, []serviceKey) {
+// holds the fingerprint's 3,612-character text besides its 292 bytes, and
+// the song's song_fingerprints row (its id a hash of the song key: a
+// random rowid) its song key, duration and 97-byte sketch, 148 bytes.
+// With copies 2, the layout before the fingerprint was stored once: the
+// song_fingerprints row also held the 2,708-byte fingerprint (2,856
+// bytes), and idx_song_fingerprints_sketch got an entry of the duration
+// and the sketch (about 110 bytes).
+func withFingerprints(tables []serviceTable, keys []serviceKey, copies int) ([]serviceTable, []serviceKey) {
 	tables = slices.Clone(tables)
 	for i := range tables {
 		if tables[i].name == "score" {
 			tables[i].bytes += 3612
 		}
+	}
+	if copies == 1 {
+		return append(tables, serviceTable{"song_fingerprints", 148}), keys
 	}
 	tables = append(tables, serviceTable{"song_fingerprints", 2856})
 	return tables, append(slices.Clone(keys), serviceKey{"ix_sketch", 110})
