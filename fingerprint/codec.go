@@ -2,12 +2,14 @@ package fingerprint
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Errors returned by the decoders. They are wrapped with details (which
@@ -63,11 +65,13 @@ func Decode(s string) (algorithm int, items []uint32, err error) {
 	if s == "" {
 		return 0, nil, ErrEmpty
 	}
-	enc := base64.RawURLEncoding
-	if strings.ContainsAny(s, "+/") {
-		enc = base64.RawStdEncoding
+	// URL-safe, as fpcalc prints it; standard base64 when the first
+	// character URL-safe base64 refuses is one of its two others
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) && int(ce) < len(s) && (s[ce] == '+' || s[ce] == '/') {
+		data, err = base64.RawStdEncoding.DecodeString(s)
 	}
-	data, err := enc.DecodeString(s)
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
@@ -81,9 +85,25 @@ func Decode(s string) (algorithm int, items []uint32, err error) {
 // DecodeBytes decodes the bytes of a compressed fingerprint (Decode's input
 // after base64).
 func DecodeBytes(data []byte) (algorithm int, items []uint32, err error) {
-	var d Decoder
-	return d.decode(data, false)
+	d, _ := decoders.Get().(*Decoder)
+	if d == nil {
+		d = new(Decoder)
+	}
+	algorithm, items, err = d.decode(data, false)
+	if cap(d.vals) <= maxPooledVals {
+		decoders.Put(d)
+	}
+	return algorithm, items, err
 }
+
+// maxPooledVals bounds the scratch space a pooled Decoder keeps: that of
+// an hour of audio (fpcalc's default 120 s needs ~7,600 bytes).
+const maxPooledVals = 1 << 18
+
+// decoders keep the scratch space of DecodeBytes (the unpacked values,
+// ~8 bytes per item) from one call to the next: a lookup decodes two
+// thousand fingerprints.
+var decoders sync.Pool
 
 // A Decoder decodes many compressed fingerprints one after the other
 // without allocating: what an index build at start-up from stored
@@ -130,6 +150,18 @@ func (d *Decoder) decode(data []byte, reuse bool) (algorithm int, items []uint32
 	d.vals = vals
 	vals = vals[:len(body)*8/normalBits] // drop the values made of padding bits only
 	nvals, nexc, zeros := 0, 0, 0
+	// eight values at a time while the n-th zero is not among them: a
+	// value's byte plus 0x7f sets its top bit unless it is 0, plus 0x79
+	// when it is 7
+	for ; nvals+8 <= len(vals); nvals += 8 {
+		w := binary.LittleEndian.Uint64(vals[nvals:])
+		z := 8 - bits.OnesCount64((w+0x7f7f7f7f7f7f7f7f)&0x8080808080808080)
+		if zeros+z >= n {
+			break
+		}
+		zeros += z
+		nexc += bits.OnesCount64((w + 0x7979797979797979) & 0x8080808080808080)
+	}
 	for ; nvals < len(vals) && zeros < n; nvals++ {
 		v := vals[nvals]
 		zeros += int(isZero[v])
@@ -180,7 +212,7 @@ func (d *Decoder) decode(data []byte, reuse bool) (algorithm int, items []uint32
 		value ^= uint32(1-z) << ((bit - 1) & 31)
 		items[item] = value
 		item += z
-		bit *= 1 - z
+		bit &= z - 1 // 0 after a 0: an AND, not a multiply, on the loop's chain
 	}
 	if bad != 0 {
 		return algorithm, nil, badBit(vals, exc)

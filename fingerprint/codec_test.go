@@ -100,11 +100,21 @@ func TestDecodeRefusesBadFingerprints(t *testing.T) {
 		b[1], b[2], b[3] = byte(n>>16), byte(n>>8), byte(n)
 		return enc(b)
 	}
+	// standard base64 with one URL-safe character: refused where that
+	// character is, before or after the first '+' or '/'
+	std := base64.RawStdEncoding.EncodeToString(raw)
+	first := strings.IndexAny(std, "+/")
+	if first < 10 {
+		t.Fatalf("the corpus fingerprint's standard base64 has its first '+' or '/' at %d", first)
+	}
+	mixed := func(at int) string { return std[:at] + "-" + std[at+1:] }
 	for i, s := range []struct {
 		name, in string
 		want     error
 		says     string
 	}{
+		{"mixed alphabets, '-' first", mixed(first - 2), ErrBase64, fmt.Sprintf("position %d", first-2)},
+		{"mixed alphabets, '-' after", mixed(first + 1), ErrBase64, fmt.Sprintf("position %d", first+1)},
 		{"empty", "", ErrEmpty, "empty"},
 		{"white space", " \t\n", ErrEmpty, "empty"},
 		{"not base64", "AQAA!!!!" + good[8:], ErrBase64, "position 4"},
