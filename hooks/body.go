@@ -44,7 +44,7 @@ func readBody(e *core.RequestEvent, max int64) ([]byte, error) {
 	if e.Request.ContentLength > max {
 		return nil, tooLarge(e, max)
 	}
-	body, err := io.ReadAll(io.LimitReader(e.Request.Body, max+1))
+	body, err := readAll(io.LimitReader(e.Request.Body, max+1), e.Request.ContentLength)
 	if err != nil {
 		return nil, e.BadRequestError("Failed to read the request body.", err)
 	}
@@ -52,6 +52,26 @@ func readBody(e *core.RequestEvent, max int64) ([]byte, error) {
 		return nil, tooLarge(e, max)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll into a buffer of the announced length (when the
+// client gave one, at most max+1 by then): a 1,000-song lookup's 3.7 MB
+// body is then read without growing its buffer a dozen times.
+func readAll(r io.Reader, length int64) ([]byte, error) {
+	b := make([]byte, 0, max(length+1, 512))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow, as io.ReadAll does
+		}
+	}
 }
 
 func tooLarge(e *core.RequestEvent, max int64) error {
