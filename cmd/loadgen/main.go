@@ -9,6 +9,7 @@
 //	go run ./cmd/loadgen bench   --url http://127.0.0.1:8097 --token T --songs 100000 --scenarios lookup
 //	go run ./cmd/loadgen profile --dir /tmp/b100k/pb_data --songs 100000 --scenarios lookup --cpuprofile /tmp/lookup.pprof
 //	go run ./cmd/loadgen compact --dir /tmp/b1m/pb_data
+//	go run ./cmd/loadgen alternate --a /tmp/songcommons-ref --b /tmp/songcommons --dir /tmp/b1m/pb_data --songs 1000000
 package main
 
 import (
@@ -45,6 +46,7 @@ commands:
   floor    measure the memory-streaming floor and in-process Search for N×200 vectors
   placement  time one SQLite row appended vs at a random place in a B-tree of N entries, or whole songs, under the background or the privacy discipline (scratch DB)
   dump     write a dump (JSONL, as export writes it) of N synthetic songs, for "songcommons import"
+  alternate  start two builds on one data dir and alternate fingerprint lookups between them, request by request
 
 run "loadgen COMMAND -h" for its flags.
 `
@@ -79,6 +81,8 @@ func main() {
 		err = cmdDump(args)
 	case "placement":
 		err = cmdPlacement(args)
+	case "alternate":
+		err = cmdAlternate(args)
 	default:
 		fmt.Fprint(os.Stderr, usageText)
 		os.Exit(2)
