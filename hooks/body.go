@@ -25,6 +25,11 @@ func readJSON(e *core.RequestEvent, max int64, dst any) error {
 	if err != nil {
 		return err
 	}
+	return decodeJSON(e, body, dst)
+}
+
+// decodeJSON is readJSON's decode of a body already read.
+func decodeJSON(e *core.RequestEvent, body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return e.BadRequestError("The request body is empty: send a JSON object.", nil)
 	}

@@ -60,11 +60,31 @@ func parseModels(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
+// decodeLookup decodes a lookup request as readJSON would, its songs on
+// all cores when there are many (decodeSplit).
+func decodeLookup(e *core.RequestEvent, body []byte) (lookupRequest, error) {
+	var req lookupRequest
+	var songs []lookupSong
+	// another spelling of "songs" that encoding/json also accepts would
+	// have set req.Songs: the whole decode then says which one counts
+	if decodeSplit(body, "songs", &req, &songs) && len(req.Songs) == 0 {
+		req.Songs = songs
+		return req, nil
+	}
+	req = lookupRequest{}
+	err := decodeJSON(e, body, &req)
+	return req, err
+}
+
 func lookupHandler(sim *similarity.Indexes, prints *songprint.Index) func(e *core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
 		start := time.Now()
-		var req lookupRequest
-		if err := readJSON(e, maxLookupBody, &req); err != nil {
+		body, err := readBody(e, maxLookupBody)
+		if err != nil {
+			return err
+		}
+		req, err := decodeLookup(e, body)
+		if err != nil {
 			return err
 		}
 		if err := checkCount(e, "songs", len(req.Songs), MaxLookup); err != nil {

@@ -65,7 +65,43 @@ func TestLookup(t *testing.T) {
 	for i := range many {
 		many[i] = map[string]any{"artist": "A", "title": fmt.Sprint(i)}
 	}
+	hundred := make([]map[string]any, 100)
+	for i := range hundred {
+		hundred[i] = map[string]any{"artist": "A", "title": fmt.Sprint(i)}
+		if i%50 == 0 {
+			hundred[i] = map[string]any{"artist": "Daft Punk", "title": "One More Time"}
+		}
+	}
+	bogus := strings.Replace(jsonString(map[string]any{"songs": hundred}), `"title":"70"`, `"title":"70","bogus":1`, 1)
 	scenarios := []tests.ApiScenario{
+		{
+			// 100 songs are decoded on all cores (decodeSplit)
+			Name: "guest, 100 songs, order kept", Method: http.MethodPost, URL: "/api/songcommons/lookup",
+			Body: lookupBody(hundred...), TestAppFactory: factory, ExpectedStatus: 200,
+			ExpectedContent: []string{`"found":2`, `"missing":98`},
+			AfterTestFunc: func(t testing.TB, app *tests.TestApp, res *http.Response) {
+				var out struct {
+					Results []map[string]any `json:"results"`
+				}
+				if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range out.Results {
+					want := fmt.Sprintf("a|%d", i)
+					if i%50 == 0 {
+						want = "daft punk|one more time"
+					}
+					if r["song_key"] != want {
+						t.Errorf("result %d song_key %v, want %v", i, r["song_key"], want)
+					}
+				}
+			},
+		},
+		{
+			Name: "guest, 100 songs, an unknown field in the 71st → 400 naming it", Method: http.MethodPost, URL: "/api/songcommons/lookup",
+			Body: strings.NewReader(bogus), TestAppFactory: factory, ExpectedStatus: 400,
+			ExpectedContent: []string{`"bogus":{"code":"validation_unknown_field"`},
+		},
 		{
 			Name: "guest, every identifier kind, order kept", Method: http.MethodPost, URL: "/api/songcommons/lookup",
 			Body: lookupBody(
