@@ -4,16 +4,20 @@
 // the stored 96-byte sketches at start-up, refreshed per song after every
 // committed change; when a lookup compares its candidates in full, their
 // fingerprints are read from the songs' score rows, the one place a
-// fingerprint is stored (Reference). The tables stay the source of
-// truth; nothing of the index is written to disk.
+// fingerprint is stored (Reference), by the song keys the index keeps
+// beside the sketches. The tables stay the source of truth; nothing of
+// the index is written to disk.
 package songprint
 
 import (
 	"cmp"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -73,47 +77,194 @@ type Match struct {
 
 // Index is the fingerprint index of one app's songs.
 type Index struct {
-	held lazyindex.Holder[fingerprint.Index, *fingerprint.Index]
+	held lazyindex.Holder[loaded, *loaded]
+}
+
+// loaded is an index built: the fingerprint index, and the song key of
+// each of its ids, so that a lookup reads its candidates' score rows
+// without first reading their song_fingerprints rows.
+type loaded struct {
+	ix   *fingerprint.Index
+	keys *keyTable
+}
+
+func (l *loaded) Len() int { return l.ix.Len() }
+
+// keyTable maps the ids of the index to their song keys. Refreshes write
+// it (one at a time: lazyindex serialises them), lookups read it. The
+// load's keys lie end to end in one slab, their ids sorted beside it (a
+// lookup searches them: no map of a million entries to fill at start-up,
+// and no pointers for the garbage collector to walk); later changes go to
+// a small map over it, folded in once it holds an eighth as many.
+type keyTable struct {
+	mu   sync.RWMutex
+	ids  []int64  // sorted
+	at   []uint64 // of ids[i]: offset in slab << 16 | length
+	slab []byte
+	over map[int64]uint64 // changes since: a place in slab, or gone
+	live int              // bytes of slab that a key still uses
+}
+
+// maxKeyLen is the longest key the table holds (a song key is at most a
+// few hundred bytes; a song of a longer one is not found by fingerprint).
+const maxKeyLen = 1<<16 - 1
+
+// gone marks a removed id in keyTable.over.
+const gone = ^uint64(0)
+
+// newKeyTable returns a table sized for n keys of a usual length.
+func newKeyTable(n int) *keyTable {
+	return &keyTable{ids: make([]int64, 0, n), at: make([]uint64, 0, n), slab: make([]byte, 0, 40*n),
+		over: map[int64]uint64{}}
+}
+
+// load appends the key of an id larger than every id loaded before (the
+// load reads song_fingerprints in id order); key is copied. It is not
+// safe beside other calls.
+func (t *keyTable) load(id int64, key []byte) {
+	if len(key) > maxKeyLen {
+		return
+	}
+	if n := len(t.ids); n > 0 && id <= t.ids[n-1] {
+		t.set(id, key) // out of order: a change over the load
+		return
+	}
+	t.ids = append(t.ids, id)
+	t.at = append(t.at, t.place(key))
+}
+
+// place appends key to the slab and returns where it is.
+func (t *keyTable) place(key []byte) uint64 {
+	v := uint64(len(t.slab))<<16 | uint64(len(key))
+	t.slab = append(t.slab, key...)
+	t.live += len(key)
+	return v
+}
+
+// lookupLocked returns where id's key is, and whether it has one.
+func (t *keyTable) lookupLocked(id int64) (uint64, bool) {
+	if v, ok := t.over[id]; ok {
+		return v, v != gone
+	}
+	if i, ok := slices.BinarySearch(t.ids, id); ok && t.at[i] != gone {
+		return t.at[i], true
+	}
+	return 0, false
+}
+
+// set gives id the key; key is copied.
+func (t *keyTable) set(id int64, key []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.change(id, gone)
+	if len(key) <= maxKeyLen {
+		t.change(id, t.place(key))
+	}
+}
+
+func (t *keyTable) remove(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.change(id, gone)
+}
+
+// change records id's new place (gone: removed), then folds the changes
+// into the sorted ids, and the keys into a new slab, once there are many.
+func (t *keyTable) change(id int64, v uint64) {
+	if old, ok := t.lookupLocked(id); ok {
+		t.live -= int(old & maxKeyLen)
+	}
+	t.over[id] = v
+	if len(t.over) > max(1024, len(t.ids)/8) {
+		t.fold()
+	}
+}
+
+func (t *keyTable) fold() {
+	n := len(t.ids) + len(t.over)
+	ids, at, slab := make([]int64, 0, n), make([]uint64, 0, n), make([]byte, 0, t.live+t.live/8)
+	keep := func(id int64, v uint64) {
+		if v == gone {
+			return
+		}
+		o, l := v>>16, v&maxKeyLen
+		ids = append(ids, id)
+		at = append(at, uint64(len(slab))<<16|l)
+		slab = append(slab, t.slab[o:o+l]...)
+	}
+	over := slices.Sorted(maps.Keys(t.over))
+	i := 0
+	for _, id := range over {
+		for ; i < len(t.ids) && t.ids[i] < id; i++ {
+			keep(t.ids[i], t.at[i])
+		}
+		if i < len(t.ids) && t.ids[i] == id {
+			i++ // replaced or removed
+		}
+		keep(id, t.over[id])
+	}
+	for ; i < len(t.ids); i++ {
+		keep(t.ids[i], t.at[i])
+	}
+	t.ids, t.at, t.slab, t.over = ids, at, slab, map[int64]uint64{}
+}
+
+// get returns the keys of ids ("" for an id it does not have).
+func (t *keyTable) get(ids []int64) []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if v, ok := t.lookupLocked(id); ok {
+			o := v >> 16
+			out[i] = string(t.slab[o : o+v&maxKeyLen])
+		}
+	}
+	return out
+}
+
+// memoryBytes is the table's memory: its arrays, and per change since the
+// load the map's slot (16 bytes, at most 7/8 full, and a control byte).
+func (t *keyTable) memoryBytes() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return 8*cap(t.ids) + 8*cap(t.at) + cap(t.slab) + len(t.over)*(16*8/7+2)
 }
 
 // New returns an index that is not loaded yet: the first lookup loads it
 // (Load at start-up does it ahead of the first lookup).
 func New() *Index { return &Index{} }
 
-// store reads full fingerprints: song_fingerprints gives each id's song,
-// the song's score rows its fingerprint (Reference). A store made for one
-// lookup (keys not nil) also keeps the song keys of the rows it read.
+// store reads full fingerprints: the key table gives each id's song, the
+// song's score rows its fingerprint (Reference). A store made for one
+// lookup (found not nil) also keeps the song keys of the songs it read.
 type store struct {
-	app  core.App
-	keys map[int64]string
+	app   core.App
+	keys  *keyTable
+	found map[int64]string
 }
 
 func (s *store) Fingerprints(ids []int64) ([][]uint32, error) {
 	out := make([][]uint32, len(ids))
-	at := make(map[int64][]int, len(ids))
-	for i, id := range ids {
-		at[id] = append(at[id], i)
-	}
-	err := readPrints(s.app, ids, func(r printRow, items []uint32) {
-		for _, i := range at[r.ID] {
-			out[i] = items
+	keys := s.keys.get(ids)
+	at := make(map[string][]int, len(ids))
+	for i, k := range keys {
+		if k != "" {
+			at[k] = append(at[k], i)
 		}
-		if s.keys != nil {
-			s.keys[r.ID] = r.Key
+	}
+	err := readPrints(s.app, slices.Collect(maps.Keys(at)), func(key string, items []uint32) {
+		for _, i := range at[key] {
+			out[i] = items
+			if s.found != nil {
+				s.found[ids[i]] = key
+			}
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading candidates: %w", err)
 	}
 	return out, nil
-}
-
-// printRow is a fingerprinted song as readPrints reads it: its id, key,
-// and the duration of its reference fingerprint.
-type printRow struct {
-	ID       int64   `db:"id"`
-	Key      string  `db:"song_key"`
-	Duration float64 `db:"duration"`
 }
 
 // scorePrint is a score row's fingerprint.
@@ -169,40 +320,17 @@ func references(db dbx.Builder, keys []any) (map[string]Print, error) {
 	return out, nil
 }
 
-// readPrints reads the songs of the given ids and calls fn, one song at a
-// time, with its reference fingerprint decoded. Many ids are read and
-// decoded in chunks on several connections at once (storage.ReadChunks).
-func readPrints(app core.App, ids []int64, fn func(r printRow, items []uint32)) error {
-	type read struct {
-		rows  []printRow
-		items [][]uint32
-	}
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	return storage.ReadChunks(app, ids, func(args []any) (read, error) {
-		var r read
-		if err := app.DB().Select("id", "song_key").From(Table).Where(dbx.In("id", args...)).All(&r.rows); err != nil {
-			return r, err
-		}
-		keys := make([]any, len(r.rows))
-		for i, row := range r.rows {
-			keys[i] = row.Key
-		}
-		prints, err := references(app.DB(), keys)
-		if err != nil {
-			return r, err
-		}
-		r.items = make([][]uint32, len(r.rows))
-		for i, row := range r.rows {
-			if p, ok := prints[row.Key]; ok {
-				r.items[i], r.rows[i].Duration = p.Items, p.Duration
-			}
-		}
-		return r, nil
-	}, func(r read) {
-		for i, row := range r.rows {
-			if r.items[i] != nil {
-				fn(row, r.items[i])
-			}
+// readPrints reads the reference fingerprints of the songs with the
+// given keys and calls fn, one song at a time, with each decoded (a song
+// without one is left out). Many keys are read and decoded in chunks on
+// several connections at once (storage.ReadChunks).
+func readPrints(app core.App, keys []string, fn func(key string, items []uint32)) error {
+	slices.Sort(keys)
+	return storage.ReadChunks(app, keys, func(args []any) (map[string]Print, error) {
+		return references(app.DB(), args)
+	}, func(prints map[string]Print) {
+		for k, p := range prints {
+			fn(k, p.Items)
 		}
 	})
 }
@@ -232,15 +360,16 @@ func Stored(app core.App, keys []string) (map[string]Print, error) {
 
 // Load builds the index from song_fingerprints, replacing any index held.
 func (x *Index) Load(app core.App) error {
-	return x.held.Load(func() (*fingerprint.Index, error) { return build(app) })
+	return x.held.Load(func() (*loaded, error) { return build(app) })
 }
 
-func build(app core.App) (*fingerprint.Index, error) {
+func build(app core.App) (*loaded, error) {
 	var n int
 	if err := app.DB().Select("count(*)").From(Table).Row(&n); err != nil {
 		return nil, fmt.Errorf("fingerprints: counting: %w", err)
 	}
-	st := &store{app: app}
+	keys := newKeyTable(n)
+	st := &store{app: app, keys: keys}
 	b := fingerprint.NewBuilder(st, fingerprint.Options{}, n)
 	rows, err := SketchQuery(app.DB()).Rows()
 	if err != nil {
@@ -251,13 +380,17 @@ func build(app core.App) (*fingerprint.Index, error) {
 	var redoDur []float64
 	for rows.Next() {
 		var id int64
+		var key sql.RawBytes // copied by set
 		var sketch []byte
 		var dur float64
-		if err := rows.Scan(&id, &sketch, &dur); err != nil {
+		if err := rows.Scan(&id, &key, &sketch, &dur); err != nil {
 			return nil, fmt.Errorf("fingerprints: reading: %w", err)
 		}
+		keys.load(id, key)
 		if s, ok := decodeSketch(sketch); ok {
-			_ = b.AddSketch(id, s, dur)
+			if b.AddSketch(id, s, dur) != nil {
+				keys.remove(id) // not indexed: silent
+			}
 			continue
 		}
 		redo, redoDur = append(redo, id), append(redoDur, dur)
@@ -274,26 +407,27 @@ func build(app core.App) (*fingerprint.Index, error) {
 			return nil, err
 		}
 		for i, items := range fps {
-			if items != nil {
-				_ = b.Add(redo[i], items, redoDur[i]) // a silent fingerprint is not indexed
+			// a silent fingerprint is not indexed
+			if items == nil || b.Add(redo[i], items, redoDur[i]) != nil {
+				keys.remove(redo[i])
 			}
 		}
 		redo, redoDur = redo[k:], redoDur[k:]
 	}
-	return b.Build(), nil
+	return &loaded{ix: b.Build(), keys: keys}, nil
 }
 
-// SketchQuery reads every song's sketch and duration, the start-up's only
-// read (song_fingerprints rows are ~150 bytes a song: the whole table is
-// read in a scan).
+// SketchQuery reads every song's id, key, sketch and duration, the
+// start-up's only read (song_fingerprints rows are ~150 bytes a song: the
+// whole table is read in a scan).
 func SketchQuery(db dbx.Builder) *dbx.SelectQuery {
-	return db.Select("id", "sketch", "duration").From(Table)
+	return db.Select("id", "song_key", "sketch", "duration").From(Table).OrderBy("id") // the table's order
 }
 
 // Warm builds the index unless it is built (a server's start-up, in the
 // background).
 func (x *Index) Warm(app core.App) error {
-	_, err := x.held.Get(func() (*fingerprint.Index, error) { return build(app) })
+	_, err := x.held.Get(func() (*loaded, error) { return build(app) })
 	return err
 }
 
@@ -306,8 +440,8 @@ func (x *Index) Len() int { return x.held.Len() }
 
 // MemoryBytes is the memory the index holds (0 when it is not loaded).
 func (x *Index) MemoryBytes() int {
-	if ix := x.held.Current(); ix != nil {
-		return ix.MemoryBytes()
+	if l := x.held.Current(); l != nil {
+		return l.ix.MemoryBytes() + l.keys.memoryBytes()
 	}
 	return 0
 }
@@ -319,17 +453,17 @@ func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) 
 	if len(qs) == 0 {
 		return out, nil
 	}
-	ix, err := x.held.Get(func() (*fingerprint.Index, error) { return build(app) })
+	l, err := x.held.Get(func() (*loaded, error) { return build(app) })
 	if err != nil {
 		return nil, err
 	}
-	// the candidates' rows give their song keys too
-	st := &store{app: app, keys: map[int64]string{}}
-	found, err := ix.LookupBatchWith(st, qs)
+	// the songs whose fingerprints were read, by id
+	st := &store{app: app, keys: l.keys, found: map[int64]string{}}
+	found, err := l.ix.LookupBatchWith(st, qs)
 	if err != nil {
 		return nil, err
 	}
-	keys := st.keys
+	keys := st.found
 	for i, ms := range found {
 		for _, m := range ms {
 			if k, ok := keys[m.ID]; ok {
@@ -345,10 +479,10 @@ func (x *Index) Lookup(app core.App, qs []fingerprint.Query) ([][]Match, error) 
 // leaves the index. An index not loaded yet is left alone (its load reads
 // the change).
 func (x *Index) RefreshKeys(app core.App, keys []string) error {
-	return x.held.Refresh(func(ix *fingerprint.Index) error { return refresh(app, ix, keys) })
+	return x.held.Refresh(func(l *loaded) error { return refresh(app, l, keys) })
 }
 
-func refresh(app core.App, ix *fingerprint.Index, keys []string) error {
+func refresh(app core.App, l *loaded, keys []string) error {
 	var ids []int64
 	for _, k := range keys {
 		if k != "" {
@@ -382,7 +516,8 @@ func refresh(app core.App, ix *fingerprint.Index, keys []string) error {
 		for _, row := range r.rows {
 			if s, ok := decodeSketch(row.Sketch); ok && len(s) > 0 {
 				present[row.ID] = true
-				if err := ix.AddSketch(row.ID, s, row.Duration); err != nil {
+				l.keys.set(row.ID, []byte(row.Key))
+				if err := l.ix.AddSketch(row.ID, s, row.Duration); err != nil {
 					addErr = fmt.Errorf("fingerprints: song %q: %w", row.Key, err)
 					return
 				}
@@ -390,7 +525,8 @@ func refresh(app core.App, ix *fingerprint.Index, keys []string) error {
 		}
 		for _, v := range r.ids {
 			if id := v.(int64); !present[id] {
-				ix.Remove(id)
+				l.ix.Remove(id)
+				l.keys.remove(id)
 			}
 		}
 	})

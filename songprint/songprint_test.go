@@ -87,6 +87,15 @@ func TestIndexFollowsTheTable(t *testing.T) {
 	if ms := query(recs[1][0]); len(ms) != 0 || ix.Len() != 1 {
 		t.Errorf("after the delete: %+v, %d songs", ms, ix.Len())
 	}
+
+	// a song new since the load: the index learns its key too
+	put("c|three", recs[3][0], nil)
+	if err := ix.RefreshKeys(app, []string{"c|three"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := query(recs[3][2]); len(ms) != 1 || ms[0].SongKey != "c|three" || ix.Len() != 2 {
+		t.Errorf("recording 3, added after the load: %+v, %d songs", ms, ix.Len())
+	}
 }
 
 // IDs are content: the same key gives the same id, never 0 or negative.
