@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,12 +60,16 @@ func readBody(e *core.RequestEvent, max int64) ([]byte, error) {
 	return body, nil
 }
 
-// readAll is io.ReadAll into a buffer of the announced length (when the
-// client gave one, at most max+1 by then): a 1,000-song lookup's 3.7 MB
-// body is then read without growing its buffer a dozen times.
+// readAll is io.ReadAll with a first buffer of the announced length (up
+// to readAhead: a client that announces 8 MB and sends nothing holds no
+// more), grown by doubling where io.ReadAll grows by a quarter: a
+// 1,000-fingerprint lookup's 3.7 MB were copied over and over.
 func readAll(r io.Reader, length int64) ([]byte, error) {
-	b := make([]byte, 0, max(length+1, 512))
+	b := make([]byte, 0, min(max(length+1, 512), readAhead))
 	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, cap(b))
+		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
@@ -73,11 +78,11 @@ func readAll(r io.Reader, length int64) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow, as io.ReadAll does
-		}
 	}
 }
+
+// readAhead is the largest buffer readAll takes before the bytes arrive.
+const readAhead = 1 << 20
 
 func tooLarge(e *core.RequestEvent, max int64) error {
 	return e.Error(http.StatusRequestEntityTooLarge,
