@@ -73,7 +73,6 @@ func Decode(s string) (algorithm int, items []uint32, err error) {
 		data, err = base64.RawStdEncoding.DecodeString(s)
 	}
 	if err != nil {
-		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
 			return 0, nil, fmt.Errorf("%w: bad character or length at position %d", ErrBase64, int64(ce))
 		}

@@ -156,10 +156,11 @@ func (t *keyTable) lookupLocked(id int64) (uint64, bool) {
 func (t *keyTable) set(id int64, key []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.change(id, gone)
+	v := gone
 	if len(key) <= maxKeyLen {
-		t.change(id, t.place(key))
+		v = t.place(key)
 	}
+	t.change(id, v)
 }
 
 func (t *keyTable) remove(id int64) {
@@ -253,9 +254,9 @@ func (s *store) Fingerprints(ids []int64) ([][]uint32, error) {
 			at[k] = append(at[k], i)
 		}
 	}
-	err := readPrints(s.app, slices.Collect(maps.Keys(at)), func(key string, items []uint32) {
+	err := readPrints(s.app, slices.Collect(maps.Keys(at)), func(key string, p Print) {
 		for _, i := range at[key] {
-			out[i] = items
+			out[i] = p.Items
 			if s.found != nil {
 				s.found[ids[i]] = key
 			}
@@ -323,14 +324,14 @@ func references(db dbx.Builder, keys []any) (map[string]Print, error) {
 // readPrints reads the reference fingerprints of the songs with the
 // given keys and calls fn, one song at a time, with each decoded (a song
 // without one is left out). Many keys are read and decoded in chunks on
-// several connections at once (storage.ReadChunks).
-func readPrints(app core.App, keys []string, fn func(key string, items []uint32)) error {
-	slices.Sort(keys)
-	return storage.ReadChunks(app, keys, func(args []any) (map[string]Print, error) {
+// several connections at once (storage.ReadChunks; one after the other in
+// a transaction).
+func readPrints(app core.App, keys []string, fn func(key string, p Print)) error {
+	return storage.ReadChunks(app, slices.Sorted(slices.Values(keys)), func(args []any) (map[string]Print, error) {
 		return references(app.DB(), args)
 	}, func(prints map[string]Print) {
 		for k, p := range prints {
-			fn(k, p.Items)
+			fn(k, p)
 		}
 	})
 }
@@ -345,13 +346,7 @@ type Print struct {
 // keys that have one, read from their score rows.
 func Stored(app core.App, keys []string) (map[string]Print, error) {
 	out := make(map[string]Print, len(keys))
-	err := storage.InChunks(keys, func(_ []string, args []any) error {
-		prints, err := references(app.DB(), args)
-		for k, p := range prints {
-			out[k] = p
-		}
-		return err
-	})
+	err := readPrints(app, keys, func(k string, p Print) { out[k] = p })
 	if err != nil {
 		return nil, fmt.Errorf("fingerprints: reading songs' fingerprints: %w", err)
 	}
